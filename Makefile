@@ -1,0 +1,62 @@
+# One entry point for people and CI. `make run` and `make test` set everything up on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAMPLE := data/hit_data.tsv
+OUT ?= out
+ENGINE ?= spark
+SIZE ?= 1GB
+SEED ?= 7
+BENCH_DIR ?= bench_data
+
+export SPARK_LOCAL_IP := 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(PY))
+
+.PHONY: help setup java run test lint data bench clean
+
+help:
+	@echo "make run    # the report of the bundled sample (ENGINE=spark|stream)"
+	@echo "make test   # the whole test suite"
+	@echo "make lint   # ruff and mypy"
+	@echo "make data SIZE=1GB   # deterministic synthetic hit data with its expected answer"
+	@echo "make bench SIZE=2GB  # both engines on synthetic data: time, MB/s, peak memory"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed java
+
+# Spark needs a Java runtime; Glue 5.0 runs Java 17.
+java:
+	@if command -v java >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "java not found: installing Debian's openjdk-17-jre-headless"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else \
+		echo "java not found: run 'sudo apt-get install openjdk-17-jre-headless' (or install any Java 17) and retry" >&2; \
+		exit 1; \
+	fi
+
+run: setup
+	$(PY) -m search_revenue $(SAMPLE) --output-dir $(OUT) --engine $(ENGINE)
+
+test: setup lint
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check search_revenue glue_jobs tests benchmarks
+	$(PY) -m ruff format --check search_revenue glue_jobs tests benchmarks
+	$(PY) -m mypy
+
+data: $(VENV)/.installed
+	$(PY) -m benchmarks.generate_hits --size $(SIZE) --seed $(SEED) --output-dir $(BENCH_DIR)
+
+bench: setup
+	$(PY) -m benchmarks.bench --size $(SIZE) --seed $(SEED) --data-dir $(BENCH_DIR)
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis spark-warehouse

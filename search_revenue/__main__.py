@@ -1,0 +1,7 @@
+"""Entry point of `python -m search_revenue`."""
+
+import sys
+
+from search_revenue.cli import main
+
+sys.exit(main())

@@ -1,0 +1,238 @@
+"""The PySpark engine: the same rules as the stream engine, for files of any size (R1-R8)."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Final
+
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from search_revenue.errors import AmountOverflowError, CorruptCompressionError, SearchRevenueError
+from search_revenue.hit_rows import FIELD_SEPARATOR, HitColumns, parse_header
+from search_revenue.money import ZERO, subtract_amounts, sum_amounts
+from search_revenue.report import EngineResult, RejectedRow, RejectSink, RunTotals, check_reject_ratio
+from search_revenue.report import rank_keyword_revenue
+from search_revenue.settings import Attribution, RuleSettings
+from search_revenue.sources import compression_of
+from search_revenue.spark_rules import (
+    could_be_search_referrer_column,
+    is_purchase_column,
+    product_revenue_fields_column,
+    purchase_revenue_column,
+    reject_reason_column,
+    search_referral_column,
+)
+
+log = logging.getLogger(__name__)
+
+# monotonically_increasing_id() puts the partition index above this many bits of row index.
+ROW_INDEX_BITS: Final = 33
+_ROW_INDEX_MASK: Final = (1 << ROW_INDEX_BITS) - 1
+
+
+def read_hit_lines(spark: SparkSession, path: str) -> DataFrame:
+    """Read every line with its file position and partition; only LF ends a line (R1)."""
+    raw = spark.read.option("lineSep", "\n").text(path)
+    line = F.col("value")
+    without_cr = F.when(line.endswith("\r"), F.expr("substring(value, 1, length(value) - 1)")).otherwise(line)
+    return raw.select(
+        F.monotonically_increasing_id().alias("pos"),
+        F.spark_partition_id().alias("partition"),
+        F.input_file_block_start().alias("block_start"),
+        without_cr.alias("line"),
+    )
+
+
+def classify_hits(lines: DataFrame, columns: HitColumns, settings: RuleSettings) -> DataFrame:
+    """Split data rows into the columns the rules need and say why a row is rejected (R1, R2, R5, R6)."""
+    fields = F.split("line", FIELD_SEPARATOR)
+    is_data_row = (F.col("pos") != 0) & (F.col("line") != "")  # R1: line 1 is the header; skip empty lines
+    rows = lines.where(is_data_row).select("pos", "partition", "line", fields.alias("fields"))
+    is_purchase = is_purchase_column(F.get("fields", columns.event_list))
+    amounts = product_revenue_fields_column(F.get("fields", columns.product_list))
+    referrer = F.get("fields", columns.referrer)
+    rows = rows.select(
+        "pos",
+        "partition",
+        "line",
+        reject_reason_column(F.col("fields"), columns, is_purchase, amounts).alias("reject_reason"),
+        F.get("fields", columns.ip).alias("ip"),
+        F.get("fields", columns.user_agent).alias("user_agent"),
+        F.get("fields", columns.hit_time_gmt).cast("long").alias("hit_time_gmt"),
+        F.when(is_purchase, purchase_revenue_column(amounts)).alias("revenue"),
+        F.when(could_be_search_referrer_column(referrer, settings.search_engines), referrer).alias("search_referrer"),
+    )
+    is_kept = F.col("reject_reason").isNull()
+    return rows.withColumn("visitor_hash", F.when(is_kept, F.xxhash64("ip", "user_agent")))
+
+
+def summarise_visitors(hits: DataFrame) -> DataFrame:
+    """Per visitor hash: row counts, purchases, revenue, and whether it could attribute anything."""
+    is_kept = F.col("reject_reason").isNull()
+    is_purchase = is_kept & F.col("revenue").isNotNull()
+    return hits.groupBy("visitor_hash").agg(
+        F.count(F.lit(1)).alias("rows_read"),
+        F.count("reject_reason").alias("rejected"),
+        F.count(F.when(is_purchase, 1)).alias("purchases"),
+        F.sum(F.when(is_purchase, F.col("revenue"))).alias("revenue"),
+        F.max(is_purchase).alias("has_purchase"),
+        F.max(is_kept & F.col("search_referrer").isNotNull()).alias("has_search"),
+    )
+
+
+def with_visit_no(hits: DataFrame, timeout_s: int) -> DataFrame:
+    """Number each visitor's visits in R3 order: time, then file position (R3)."""
+    by_visitor = Window.partitionBy("ip", "user_agent").orderBy("hit_time_gmt", "pos")
+    gap_s = F.col("hit_time_gmt") - F.lag("hit_time_gmt").over(by_visitor)
+    # R3: timeout 0 never splits a visit, and a gap equal to the timeout continues it.
+    opens_visit = gap_s.isNull() | (F.lit(timeout_s > 0) & (gap_s > timeout_s))
+    up_to_here = by_visitor.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    return hits.withColumn("visit_no", F.sum(opens_visit.cast("int")).over(up_to_here))
+
+
+def attribute_revenue(hits: DataFrame, model: Attribution) -> DataFrame:
+    """Credit each purchase to the last (or first) search of its visit at or before it (R7)."""
+    by_visitor = Window.partitionBy("ip", "user_agent").orderBy("hit_time_gmt", "pos")
+    up_to_here = by_visitor.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    before_here = by_visitor.rowsBetween(Window.unboundedPreceding, -1)
+    is_search = F.col("search").isNotNull()
+    if model == "last":
+        is_candidate = is_search
+    else:
+        previous_search_visit = F.last(F.when(is_search, F.col("visit_no")), ignorenulls=True).over(before_here)
+        is_candidate = is_search & ~previous_search_visit.eqNullSafe(F.col("visit_no"))
+    candidate = F.when(is_candidate, F.struct(F.col("visit_no"), F.col("search")))
+    credited = F.last(candidate, ignorenulls=True).over(up_to_here)
+    purchases = hits.select("visit_no", "revenue", credited.alias("credited")).where(F.col("revenue").isNotNull())
+    attributed = purchases.where(F.col("credited.visit_no") == F.col("visit_no"))
+    return attributed.groupBy(
+        F.col("credited.search.domain").alias("domain"), F.col("credited.search.keyword").alias("keyword")
+    ).agg(F.sum("revenue").alias("revenue"), F.count(F.lit(1)).alias("purchases"))
+
+
+def run_spark_engine(
+    spark: SparkSession, path: str, settings: RuleSettings, on_reject: RejectSink, *, source: str | None = None
+) -> EngineResult:
+    """Compute the keyword revenue of a file with Spark (R1-R8).
+
+    Raises:
+        InputError: the file as a whole cannot be read (R1).
+        RejectThresholdExceededError: too many rows were rejected (R2).
+    """
+    name = source or path
+    try:
+        return _run(spark, path, name, settings, on_reject)
+    except (Py4JJavaError, PySparkException) as err:
+        if compression_of(path) is not None and _looks_like_codec_failure(str(err)):
+            raise CorruptCompressionError(name, _first_line(str(err))) from err
+        raise
+
+
+def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on_reject: RejectSink) -> EngineResult:
+    lines = read_hit_lines(spark, path)
+    header = lines.where(F.col("pos") == 0).select("line").first()
+    columns = parse_header("" if header is None else header["line"], source)
+    hits = classify_hits(lines, columns, settings)
+    visitors = summarise_visitors(hits).persist()
+    try:
+        totals_row = visitors.agg(
+            *(F.coalesce(F.sum(name), F.lit(0)).alias(name) for name in ("rows_read", "rejected", "purchases")),
+            F.sum("revenue").alias("revenue"),
+            F.count(F.when((F.col("purchases") > 0) & F.col("revenue").isNull(), 1)).alias("overflows"),
+        ).first()
+        assert totals_row is not None  # a global aggregate always has one row
+        rows_read, rejected, purchases = totals_row["rows_read"], totals_row["rejected"], totals_row["purchases"]
+        if totals_row["overflows"]:
+            raise AmountOverflowError("total revenue")
+        total_revenue = _exact(totals_row["revenue"], "total revenue") if purchases else ZERO
+        if rejected:
+            _send_rejects(lines, hits, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
+        qualified = visitors.where(F.col("has_purchase") & F.col("has_search")).select("visitor_hash")
+        keyword_rows = _attributed_keywords(hits, qualified, settings).collect()
+    finally:
+        visitors.unpersist()
+    by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
+    attributed_purchases = sum(int(row["purchases"]) for row in keyword_rows)
+    attributed_revenue = sum_amounts(by_keyword.values())
+    totals = RunTotals(
+        rows_read=rows_read,
+        rejected=rejected,
+        purchases=purchases,
+        total_revenue=total_revenue,
+        attributed_purchases=attributed_purchases,
+        attributed_revenue=attributed_revenue,
+        unattributed_purchases=purchases - attributed_purchases,
+        unattributed_revenue=subtract_amounts(total_revenue, attributed_revenue),
+    )
+    return EngineResult(rank_keyword_revenue(by_keyword), totals)
+
+
+def _attributed_keywords(hits: DataFrame, qualified: DataFrame, settings: RuleSettings) -> DataFrame:
+    # R3: a visit needs every hit of its visitor, so shrink by whole visitors only: one with no
+    # purchase or no possible search hit can credit nothing, and all its hits are dropped together.
+    kept = hits.where(F.col("reject_reason").isNull()).join(qualified, on="visitor_hash", how="left_semi")
+    touches = kept.select(
+        "ip",
+        "user_agent",
+        "hit_time_gmt",
+        "pos",
+        "revenue",
+        search_referral_column(F.col("search_referrer"), settings.search_engines).alias("search"),
+    )
+    return touches.transform(with_visit_no, settings.visit_timeout_s).transform(
+        attribute_revenue, settings.attribution
+    )
+
+
+def _send_rejects(
+    lines: DataFrame,
+    hits: DataFrame,
+    source: str,
+    rejected: int,
+    rows_read: int,
+    max_ratio: float,
+    on_reject: RejectSink,
+) -> None:
+    first_line_no = _line_numbers(lines)
+    rejects = hits.where(F.col("reject_reason").isNotNull()).select("pos", "partition", "reject_reason", "line")
+    ordered = rejects.orderBy("pos")
+    first = ordered.first()
+    first_text = "" if first is None else f"line {first_line_no(first)}: {first['reject_reason']}"
+    check_reject_ratio(source, rejected, rows_read, max_ratio, first_text)
+    for row in ordered.toLocalIterator():
+        on_reject(RejectedRow(first_line_no(row), row["reject_reason"], row["line"]))
+
+
+def _line_numbers(lines: DataFrame):  # type: ignore[no-untyped-def]
+    """Map a row's (partition, pos) to its 1-based line number in the file (R2 rejects file)."""
+    counts = lines.groupBy("partition").agg(F.count(F.lit(1)).alias("lines"), F.min("block_start").alias("start"))
+    ordered = sorted(counts.collect(), key=lambda row: row["partition"])
+    starts = [row["start"] for row in ordered]
+    if starts != sorted(starts):
+        raise SearchRevenueError("Spark partitions are not in file order; line numbers would be wrong")
+    offsets: dict[int, int] = {}
+    seen = 0
+    for row in ordered:
+        offsets[row["partition"]] = seen
+        seen += row["lines"]
+    return lambda row: offsets[row["partition"]] + (row["pos"] & _ROW_INDEX_MASK) + 1
+
+
+def _exact(amount: Decimal | None, what: str) -> Decimal:
+    # Spark returns NULL, not an error, when a decimal sum overflows 38 digits.
+    if amount is None:
+        raise AmountOverflowError(what)
+    return amount
+
+
+def _looks_like_codec_failure(message: str) -> bool:
+    markers = ("EOFException", "ZipException", "not in GZIP format", "Unexpected end of input", "bzip2", "CRC")
+    return any(marker in message for marker in markers)
+
+
+def _first_line(message: str) -> str:
+    return next((line.strip() for line in message.splitlines() if line.strip()), message)

@@ -1,0 +1,110 @@
+"""The rules of `hit_rows`, `purchases` and `referrers` as Spark column expressions.
+
+Each function here mirrors one pure function, is built from the same constants, and is checked
+against it by tests/spark/test_spark_rules.py, so the two forms cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import reduce
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from search_revenue.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT, HitColumns
+from search_revenue.purchases import (
+    AMOUNT_FRACTION_DIGITS,
+    AMOUNT_INTEGER_DIGITS,
+    EVENT_SEPARATOR,
+    FIELD_WHITESPACE,
+    PLAIN_DECIMAL,
+    PRODUCT_FIELD_SEPARATOR,
+    PRODUCT_SEPARATOR,
+    PURCHASE_EVENT,
+    REJECT_BAD_REVENUE,
+    REJECT_REVENUE_RANGE,
+    REVENUE_FIELD_INDEX,
+    SUPPORTED_AMOUNT,
+)
+from search_revenue.referrers import parse_search_referrer
+
+AMOUNT_TYPE = T.DecimalType(AMOUNT_INTEGER_DIGITS + AMOUNT_FRACTION_DIGITS, AMOUNT_FRACTION_DIGITS)
+# A row's sum: 37 digits, so that adding one DECIMAL(30, 12) amount stays within 38 digits and
+# Spark never trims the scale to make room.
+ROW_REVENUE_TYPE = T.DecimalType(37, AMOUNT_FRACTION_DIGITS)
+REFERRAL_TYPE = T.StructType([T.StructField("domain", T.StringType()), T.StructField("keyword", T.StringType())])
+
+
+def _whole_match(pattern: str) -> str:
+    # Java's `$` also matches before a trailing line terminator; UNIX_LINES (?d) limits that to
+    # LF, which a field never holds, so this is Python's `re.fullmatch`.
+    return f"(?d)^(?:{pattern})$"
+
+
+def _trimmed(value: Column) -> Column:
+    return F.btrim(value, F.lit(FIELD_WHITESPACE))
+
+
+def is_hit_time_column(value: Column) -> Column:
+    """Column form of `hit_rows.is_hit_time` (R2)."""
+    return value.rlike(_whole_match(HIT_TIME))
+
+
+def is_purchase_column(event_list: Column) -> Column:
+    """Column form of `purchases.is_purchase` (R5)."""
+    items = F.split(event_list, EVENT_SEPARATOR)
+    return event_list.contains(PURCHASE_EVENT) & F.exists(items, lambda item: _trimmed(item) == PURCHASE_EVENT)
+
+
+def product_revenue_fields_column(product_list: Column) -> Column:
+    """Column form of `purchases.product_revenue_fields` (R6): an array of trimmed strings."""
+    products = F.split(product_list, PRODUCT_SEPARATOR)
+    field = lambda product: F.get(F.split(product, PRODUCT_FIELD_SEPARATOR), REVENUE_FIELD_INDEX)  # noqa: E731
+    return F.transform(products, lambda product: F.coalesce(_trimmed(field(product)), F.lit("")))
+
+
+def purchase_revenue_column(amounts: Column) -> Column:
+    """Column form of `purchases.purchase_revenue` for amounts already validated (R6)."""
+    zero = F.lit(0).cast(ROW_REVENUE_TYPE)
+    as_amount = lambda text: F.when(text == "", F.lit(0)).otherwise(text).cast(AMOUNT_TYPE)  # noqa: E731
+    return F.aggregate(amounts, zero, lambda total, text: (total + as_amount(text)).cast(ROW_REVENUE_TYPE))
+
+
+def reject_reason_column(fields: Column, columns: HitColumns, is_purchase: Column, amounts: Column) -> Column:
+    """Why a split data row is rejected, or null when it is kept (R2), in the stream engine's order."""
+    is_plain = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(PLAIN_DECIMAL)))
+    is_supported = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(SUPPORTED_AMOUNT)))
+    return (
+        F.when(F.size(fields) != columns.field_count, REJECT_FIELD_COUNT)
+        .when(~is_hit_time_column(F.get(fields, columns.hit_time_gmt)), REJECT_BAD_HIT_TIME)
+        .when(is_purchase & ~is_plain, REJECT_BAD_REVENUE)
+        .when(is_purchase & ~is_supported, REJECT_REVENUE_RANGE)
+    )
+
+
+def could_be_search_referrer_column(referrer: Column, engines: Mapping[str, str]) -> Column:
+    """A cheap superset of `referrers.parse_search_referrer` hits: a query and an engine label.
+
+    urlsplit drops CR from a URL and the host is lower-cased before the engine label is read, so a
+    referrer the Python rule accepts always passes this test; extra rows only cost time.
+    """
+    text = F.lower(F.translate(referrer, "\r", ""))
+    names_an_engine = reduce(lambda either, label: either | text.contains(label), sorted(engines), F.lit(False))
+    return referrer.contains("?") & names_an_engine
+
+
+def search_referral_column(referrer: Column, engines: Mapping[str, str]) -> Column:
+    """Apply `referrers.parse_search_referrer` to a column (R4): a struct(domain, keyword) or null.
+
+    A Python UDF, on purpose: R4 needs the public suffix list and Python's form decoding, which no
+    Spark built-in offers, and one implementation keeps both engines byte-identical. The caller
+    applies it only to the rows left after shrinking, never to every row.
+    """
+    table = dict(engines)
+
+    def parse(value: str | None) -> tuple[str, str] | None:
+        return None if value is None else parse_search_referrer(value, table)
+
+    return F.udf(parse, REFERRAL_TYPE)(referrer)
