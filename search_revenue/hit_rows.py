@@ -56,12 +56,12 @@ def parse_header(header: str, source: str) -> HitColumns:
     """Find the required columns in a header line, by name and in any order (R1).
 
     Raises:
-        InputNotTextError: the line holds NUL characters, so the file is binary.
+        InputNotTextError: the line holds NUL bytes or bytes that are not UTF-8: a binary file.
         MissingColumnsError: a required column is absent.
         DuplicateColumnsError: a required column appears twice.
     """
-    if "\x00" in header:
-        raise InputNotTextError(source, "the first line holds NUL bytes")
+    if "\x00" in header or "\ufffd" in header:
+        raise InputNotTextError(source, "the header line holds NUL or non-UTF-8 bytes")
     names = header.removeprefix(BYTE_ORDER_MARK).split(FIELD_SEPARATOR)
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:

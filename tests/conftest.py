@@ -1,0 +1,73 @@
+"""Shared fixtures: one local Spark session, and a runner that drives either engine end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from search_revenue.outputs import OutputNames
+from search_revenue.performance import ENGINES, Engine, SearchKeywordPerformance
+from search_revenue.settings import RuleSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "hit_data.tsv"
+RUN_DATE = date(2026, 11, 21)
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    from search_revenue.spark_session import local_spark_session
+
+    session = local_spark_session("local[2]", shuffle_partitions=2)
+    yield session
+    session.stop()
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """The files one run left behind."""
+
+    table: str
+    rejects: str | None
+    summary: dict[str, Any]
+
+
+RunEngine = Callable[..., EngineRun]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def run_engine(request: pytest.FixtureRequest, tmp_path: Path) -> RunEngine:
+    """Run a file through an engine into a fresh directory and read back what it wrote."""
+    counter = iter(range(1_000_000))
+
+    def run(path: Path, engine: Engine, settings: RuleSettings | None = None) -> EngineRun:
+        session = request.getfixturevalue("spark") if engine == "spark" else None
+        output_dir = tmp_path / f"out-{engine}-{next(counter)}"
+        report = SearchKeywordPerformance(settings, run_date=RUN_DATE)
+        outcome = report.run(str(path), output_dir, engine=engine, spark=session)
+        names = OutputNames.for_run_date(RUN_DATE)
+        rejects = output_dir / names.rejects
+        return EngineRun(
+            table=outcome.table.read_text(encoding="utf-8"),
+            rejects=rejects.read_text(encoding="utf-8") if rejects.exists() else None,
+            summary=json.loads((output_dir / names.summary).read_text(encoding="utf-8")),
+        )
+
+    return run
