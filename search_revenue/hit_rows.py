@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import BinaryIO, Final
 
 from search_revenue.errors import DuplicateColumnsError, InputNotTextError, MissingColumnsError
 
@@ -18,7 +19,8 @@ BYTE_ORDER_MARK: Final = "\ufeff"
 
 # R2: a non-negative integer. Up to 18 significant digits, so every engine holds it in a 64-bit
 # integer; a longer one is rejected rather than wrapped or rounded.
-HIT_TIME: Final = r"0*[0-9]{1,18}"
+MAX_HIT_TIME_DIGITS: Final = 18
+HIT_TIME: Final = rf"0*[0-9]{{1,{MAX_HIT_TIME_DIGITS}}}"
 _HIT_TIME = re.compile(HIT_TIME)
 
 REJECT_FIELD_COUNT: Final = "field count differs from the header"
@@ -75,4 +77,30 @@ def parse_header(header: str, source: str) -> HitColumns:
 
 def is_hit_time(value: str) -> bool:
     """Tell whether a `hit_time_gmt` value is a non-negative integer we can hold (R2)."""
+    if value.isascii() and value.isdigit() and len(value) <= MAX_HIT_TIME_DIGITS:  # the common case, in C
+        return True
     return _HIT_TIME.fullmatch(value) is not None
+
+
+def read_line_batches(stream: BinaryIO, batch_bytes: int = 1 << 22) -> Iterator[list[str]]:
+    """Yield a file's lines in batches: decoded (R1), line ends removed, the header first.
+
+    Each batch is cut at an LF, so no line and no multi-byte character is split between two.
+    """
+    carry = b""
+    while True:
+        chunk = stream.read(batch_bytes)
+        if not chunk:
+            break
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            carry += chunk
+            continue
+        text = (carry + chunk[: cut + 1]).decode("utf-8", errors="replace")
+        carry = chunk[cut + 1 :]
+        # R1: LF or CRLF ends a line; replacing CRLF on the whole batch drops exactly one CR.
+        lines = text.replace("\r\n", "\n").split("\n")
+        lines.pop()  # the batch ends with LF, so the last item is always empty
+        yield lines
+    if carry:
+        yield [decode_line(carry)]

@@ -41,7 +41,8 @@ def is_purchase(event_list: str) -> bool:
     """Tell whether a hit's event list holds the purchase event (R5)."""
     if PURCHASE_EVENT not in event_list:  # cheap exact pre-check: most hits carry no "1" at all
         return False
-    return any(item.strip(FIELD_WHITESPACE) == PURCHASE_EVENT for item in event_list.split(EVENT_SEPARATOR))
+    items = event_list.split(EVENT_SEPARATOR)
+    return PURCHASE_EVENT in items or PURCHASE_EVENT in [item.strip(FIELD_WHITESPACE) for item in items]
 
 
 def product_revenue_fields(product_list: str) -> list[str]:

@@ -38,9 +38,9 @@ REFERRAL_TYPE = T.StructType([T.StructField("domain", T.StringType()), T.StructF
 
 
 def _whole_match(pattern: str) -> str:
-    # Java's `$` also matches before a trailing line terminator; UNIX_LINES (?d) limits that to
-    # LF, which a field never holds, so this is Python's `re.fullmatch`.
-    return f"(?d)^(?:{pattern})$"
+    # Java's `$` also matches before a trailing line terminator; `\\z` is the very end, as in
+    # Python's `re.fullmatch`.
+    return f"^(?:{pattern})\\z"
 
 
 def _trimmed(value: Column) -> Column:

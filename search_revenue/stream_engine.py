@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final
 
-from search_revenue.hit_rows import REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT, decode_line, is_hit_time, parse_header
+from search_revenue.hit_rows import (
+    REJECT_BAD_HIT_TIME,
+    REJECT_FIELD_COUNT,
+    is_hit_time,
+    parse_header,
+    read_line_batches,
+)
 from search_revenue.money import ZERO, add_amounts
 from search_revenue.purchases import BadRevenueError, is_purchase, purchase_revenue
 from search_revenue.referrers import SearchReferral, parse_search_referrer
@@ -49,43 +56,46 @@ def _scan(
     total_revenue = ZERO
     first_reject = ""
     with open_hit_file(source) as stream:
-        columns = parse_header(decode_line(stream.readline()), source)
+        batches = read_line_batches(stream)
+        first_batch = next(batches, [""])
+        columns = parse_header(first_batch[0], source)
         field_count, i_time, i_ip, i_agent = columns.field_count, columns.hit_time_gmt, columns.ip, columns.user_agent
         i_events, i_products, i_referrer = columns.event_list, columns.product_list, columns.referrer
+        add_hit = attributor.add
         line_no = 1
-        for raw in stream:
-            line_no += 1
-            line = decode_line(raw)
-            if not line:
-                continue
-            rows_read += 1
-            fields = line.split("\t")
-            reason = None
-            revenue: Decimal | None = None
-            if len(fields) != field_count:
-                reason = REJECT_FIELD_COUNT
-            elif not is_hit_time(fields[i_time]):
-                reason = REJECT_BAD_HIT_TIME
-            elif is_purchase(fields[i_events]):
-                try:
-                    revenue = purchase_revenue(fields[i_products])
-                except BadRevenueError as err:
-                    reason = err.reason
-            if reason is not None:
-                rejected += 1
-                first_reject = first_reject or f"line {line_no}: {reason}"
-                if line_no > rejects_sent_through:
-                    on_reject(RejectedRow(line_no, reason, line))
-                continue
-            if revenue is not None:
-                purchases += 1
-                total_revenue = add_amounts(total_revenue, revenue)
-            referrer = fields[i_referrer]
-            search = referrals.get(referrer, _UNSEEN)
-            if search is _UNSEEN:
-                search = _parse_referrer(referrer, engines, referrals)
-            visitor = fields[i_ip] + "\t" + fields[i_agent]
-            attributor.add(visitor, int(fields[i_time]), line_no, search, revenue)  # type: ignore[arg-type]
+        for batch in itertools.chain([first_batch[1:]], batches):
+            for line in batch:
+                line_no += 1
+                if not line:
+                    continue
+                rows_read += 1
+                fields = line.split("\t")
+                reason = None
+                revenue: Decimal | None = None
+                if len(fields) != field_count:
+                    reason = REJECT_FIELD_COUNT
+                elif not is_hit_time(fields[i_time]):
+                    reason = REJECT_BAD_HIT_TIME
+                elif is_purchase(fields[i_events]):
+                    try:
+                        revenue = purchase_revenue(fields[i_products])
+                    except BadRevenueError as err:
+                        reason = err.reason
+                if reason is not None:
+                    rejected += 1
+                    first_reject = first_reject or f"line {line_no}: {reason}"
+                    if line_no > rejects_sent_through:
+                        on_reject(RejectedRow(line_no, reason, line))
+                    continue
+                if revenue is not None:
+                    purchases += 1
+                    total_revenue = add_amounts(total_revenue, revenue)
+                referrer = fields[i_referrer]
+                search = referrals.get(referrer, _UNSEEN)
+                if search is _UNSEEN:
+                    search = _parse_referrer(referrer, engines, referrals)
+                add_hit(fields[i_ip] + "\t" + fields[i_agent], int(fields[i_time]), line_no, search, revenue)
+            attributor.forget_ended_visitors()
     check_reject_ratio(source, rejected, rows_read, settings.max_reject_ratio, first_reject)
     attributed = attributor.finish()
     totals = RunTotals(

@@ -15,7 +15,6 @@ from search_revenue.settings import Attribution
 # How far behind the newest hit a visitor's visit must have ended before it is closed and the
 # visitor forgotten. Hits a little out of order (up to this many seconds) never force a re-read.
 EVICTION_LAG_S: Final = 3600
-EVICTION_EVERY_HITS: Final = 1 << 18
 _NEVER: Final = -(1 << 63)
 
 
@@ -98,33 +97,32 @@ class VisitAttributor:
         self._result = AttributedRevenue()
         self._newest = _NEVER
         self._forgotten_reach = _NEVER
-        self._hits = 0
 
     def add(self, visitor: str, time: int, pos: int, search: SearchReferral | None, revenue: Decimal | None) -> None:
         """Place one valid hit of a visitor (R3); `pos` orders hits of equal time."""
-        touch = Touch(time, pos, search, revenue) if search is not None or revenue is not None else None
+        if time > self._newest:
+            self._newest = time
+        touch = None if search is None and revenue is None else Touch(time, pos, search, revenue)
         state = self._visitors.get(visitor)
         if state is None:
             if time <= self._forgotten_reach:
                 raise OutOfOrderError(pos)
             self._visitors[visitor] = _Visitor(_Visit(time, time, None if touch is None else [touch]), self._forgotten_reach)
+            return
+        last = state.visits[-1]
+        if time < last.end:
+            self._insert(state, time, touch, pos)
+        elif time - last.end <= self._reach:  # the usual case: the visit goes on
+            last.end = time
+            if touch is not None:
+                if last.touches is None:
+                    last.touches = [touch]
+                else:
+                    last.touches.append(touch)
         else:
-            last = state.visits[-1]
-            if time >= last.end and time - last.end <= self._reach:
-                last.end = time
-                if touch is not None:
-                    self._append(last, touch)
-            elif time >= last.end:
-                if not self._retain:
-                    self._close(state)
-                state.visits.append(_Visit(time, time, None if touch is None else [touch]))
-            else:
-                self._insert(state, time, touch, pos)
-        if time > self._newest:
-            self._newest = time
-        self._hits += 1
-        if not self._retain and self._hits % EVICTION_EVERY_HITS == 0:
-            self._forget_ended_visitors()
+            if not self._retain:
+                self._close(state)
+            state.visits.append(_Visit(time, time, None if touch is None else [touch]))
 
     def finish(self) -> AttributedRevenue:
         """Attribute every visit still open and return the result (R7)."""
@@ -132,13 +130,6 @@ class VisitAttributor:
             self._close(state)
         self._visitors.clear()
         return self._result
-
-    @staticmethod
-    def _append(visit: _Visit, touch: Touch) -> None:
-        if visit.touches is None:
-            visit.touches = [touch]
-        else:
-            visit.touches.append(touch)
 
     def _close(self, state: _Visitor) -> None:
         for visit in state.visits:
@@ -161,7 +152,10 @@ class VisitAttributor:
                 merged.touches = (merged.touches or []) + visit.touches
         state.visits = sorted([*kept, merged], key=lambda visit: visit.start)
 
-    def _forget_ended_visitors(self) -> None:
+    def forget_ended_visitors(self) -> None:
+        """Close and forget visitors idle long enough that no in-order hit can reach them (R3)."""
+        if self._retain:
+            return
         horizon = self._newest - self._reach - EVICTION_LAG_S
         ended = [key for key, state in self._visitors.items() if state.visits[-1].end < horizon]
         for key in ended:

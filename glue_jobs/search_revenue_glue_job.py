@@ -1,0 +1,113 @@
+"""AWS Glue entry point: job arguments -> config -> SearchKeywordPerformance on Spark -> outbound files.
+
+On Glue it runs inside a GlueContext and Job; anywhere else (tests, the local runner) the same
+code runs on a plain local SparkSession, since GlueContext needs Glue's own jars.
+
+Arguments: --input_uri (s3://... on Glue, a path locally) --output_uri (s3://bucket/prefix or a
+directory) and optional --run_date --visit_timeout_s --attribution --max_reject_ratio --search_engines.
+Outputs go to `<output_uri>/<run date>/<run date>_SearchKeywordPerformance.tab` with the summary
+and, when rows were rejected, the rejects file beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from awsglue.utils import getResolvedOptions
+from pyspark.context import SparkContext
+from pyspark.sql import SparkSession
+
+from search_revenue.job_config import OPTIONAL_JOB_ARGS, REQUIRED_JOB_ARGS, JobConfig
+from search_revenue.logs import configure_json_logging
+from search_revenue.performance import SearchKeywordPerformance
+
+log = logging.getLogger("search_revenue.glue_job")
+S3_SCHEME = "s3://"
+DEFAULT_JOB_NAME = "search-keyword-performance"
+# spark-submit (which Glue uses) hands the Python driver its JVM gateway through this variable.
+SPARK_SUBMIT_MARKER = "PYSPARK_GATEWAY_PORT"
+
+
+def resolve_job_args(argv: list[str]) -> dict[str, str]:
+    """Read the job arguments; optional ones only when they were passed."""
+    present = [name for name in OPTIONAL_JOB_ARGS if f"--{name}" in argv]
+    return dict(getResolvedOptions(argv, [*REQUIRED_JOB_ARGS, *present]))
+
+
+def _runs_on_glue(spark_context: SparkContext) -> bool:
+    # py4j answers a missing class with a JavaPackage placeholder, a real one with a JavaClass.
+    glue_context_class = spark_context._jvm.com.amazonaws.services.glue.GlueContext  # type: ignore[union-attr]
+    return type(glue_context_class).__name__ == "JavaClass"
+
+
+def start_spark(args: dict[str, str]) -> tuple[SparkSession, Any]:
+    """Return the session, and the Glue Job to commit (None when not on Glue)."""
+    if SPARK_SUBMIT_MARKER not in os.environ:  # a plain `python` run: tests and the local runner
+        from search_revenue.spark_session import local_spark_session
+
+        return local_spark_session(), None
+    context = SparkContext.getOrCreate()
+    if not _runs_on_glue(context):
+        return SparkSession.builder.getOrCreate(), None
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+
+    glue_context = GlueContext(context)
+    job = Job(glue_context)
+    job.init(args.get("JOB_NAME", DEFAULT_JOB_NAME), args)
+    return glue_context.spark_session, job
+
+
+def publish(local_dir: Path, output_uri: str, folder: str) -> list[str]:
+    """Copy the run's files to `<output_uri>/<folder>/`: an S3 prefix on AWS, a directory locally."""
+    published = []
+    if output_uri.startswith(S3_SCHEME):
+        import boto3
+
+        bucket, _, prefix = output_uri.removeprefix(S3_SCHEME).partition("/")
+        s3 = boto3.client("s3")
+        for file in sorted(local_dir.iterdir()):
+            key = "/".join(part for part in (prefix, folder, file.name) if part)
+            s3.upload_file(Filename=str(file), Bucket=bucket, Key=key)
+            published.append(f"{S3_SCHEME}{bucket}/{key}")
+        return published
+    target = Path(output_uri) / folder
+    target.mkdir(parents=True, exist_ok=True)
+    for file in sorted(local_dir.iterdir()):
+        destination = target / file.name
+        file.replace(destination)
+        published.append(str(destination))
+    return published
+
+
+def main(argv: list[str]) -> list[str]:
+    """Run the job; return the URIs it wrote."""
+    configure_json_logging()
+    args = resolve_job_args(argv)
+    config = JobConfig.from_job_args(args)
+    correlation = {"run_id": config.run_id, "input_key": config.input_uri}
+    log.info("job started", extra=correlation)
+    spark, job = start_spark(args)
+    run_date = config.run_date or datetime.now(UTC).date()
+    report = SearchKeywordPerformance(config.settings, run_date=run_date)
+    try:
+        with tempfile.TemporaryDirectory(prefix="search-revenue-") as scratch:
+            report.run(config.input_uri, Path(scratch), engine="spark", spark=spark, source=config.input_uri)
+            published = publish(Path(scratch), config.output_uri, run_date.isoformat())
+    except Exception:
+        log.exception("job failed", extra=correlation)
+        raise
+    log.info("job succeeded", extra=correlation | {"table": published[0] if published else None})
+    if job is not None:
+        job.commit()
+    return published
+
+
+if __name__ == "__main__":
+    main(sys.argv)
