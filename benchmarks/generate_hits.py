@@ -29,6 +29,12 @@ from search_revenue.report import rank_keyword_revenue, render_table
 VISIT_TIMEOUT_S: Final = 1800
 START_TIME: Final = 1_254_033_280
 CONCURRENT_VISITS: Final = 400
+# Shaped like a shop's traffic: external searches land visits, few visits end in a purchase.
+LANDING_SEARCH_SHARE: Final = 0.45
+RESEARCH_SHARE: Final = 0.03
+CHECKOUT_SHARE: Final = 0.06
+STRAY_PURCHASE_SHARE: Final = 0.003
+REJECTED_SHARE: Final = 0.0005
 _SIZE = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$")
 _UNITS: Final = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
 
@@ -88,6 +94,7 @@ class _Visit:
     visitor: tuple[str, str] = field(compare=False)
     hits_left: int = field(compare=False)
     credited: tuple[str, str] | None = field(compare=False, default=None)
+    hits_done: int = field(compare=False, default=0)
 
 
 class HitGenerator:
@@ -138,11 +145,15 @@ class HitGenerator:
         referrer = rng.choice(INTERNAL_PAGES)
         events = rng.choice(BROWSE_EVENTS)
         products = ""
-        is_rejected = rng.random() < 0.0005  # decided first: a rejected row must count for nothing (R2)
-        draw = 1.0 if is_rejected else rng.random()
-        if draw < 0.35:
+        is_rejected = rng.random() < REJECTED_SHARE  # decided first: a rejected row counts for nothing (R2)
+        is_landing = visit.hits_done == 0
+        is_last = visit.hits_left == 1
+        visit.hits_done += 1
+        if is_rejected:
+            pass
+        elif rng.random() < (LANDING_SEARCH_SHARE if is_landing else RESEARCH_SHARE):
             referrer = self._search_referrer(visit)
-        elif draw < 0.45:
+        elif rng.random() < (CHECKOUT_SHARE if is_last else STRAY_PURCHASE_SHARE):
             events, products = self._purchase(visit)
         city, region = rng.choice(PLACES)
         stamp = datetime.fromtimestamp(visit.next_time, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 
 from search_revenue.errors import AmountOverflowError, CorruptCompressionError, SearchRevenueError
@@ -50,14 +51,14 @@ def read_hit_lines(spark: SparkSession, path: str) -> DataFrame:
 def classify_hits(lines: DataFrame, columns: HitColumns, settings: RuleSettings) -> DataFrame:
     """Split data rows into the columns the rules need and say why a row is rejected (R1, R2, R5, R6)."""
     fields = F.split("line", FIELD_SEPARATOR)
-    is_data_row = (F.col("pos") != 0) & (F.col("line") != "")  # R1: line 1 is the header; skip empty lines
-    rows = lines.where(is_data_row).select("pos", "partition", "line", fields.alias("fields"))
+    rows = lines.where(is_data_row()).select("pos", "partition", "block_start", "line", fields.alias("fields"))
     is_purchase = is_purchase_column(F.get("fields", columns.event_list))
     amounts = product_revenue_fields_column(F.get("fields", columns.product_list))
     referrer = F.get("fields", columns.referrer)
-    rows = rows.select(
+    return rows.select(
         "pos",
         "partition",
+        "block_start",
         "line",
         reject_reason_column(F.col("fields"), columns, is_purchase, amounts).alias("reject_reason"),
         F.get("fields", columns.ip).alias("ip"),
@@ -66,21 +67,54 @@ def classify_hits(lines: DataFrame, columns: HitColumns, settings: RuleSettings)
         F.when(is_purchase, purchase_revenue_column(amounts)).alias("revenue"),
         F.when(could_be_search_referrer_column(referrer, settings.search_engines), referrer).alias("search_referrer"),
     )
-    is_kept = F.col("reject_reason").isNull()
-    return rows.withColumn("visitor_hash", F.when(is_kept, F.xxhash64("ip", "user_agent")))
 
 
-def summarise_visitors(hits: DataFrame) -> DataFrame:
-    """Per visitor hash: row counts, purchases, revenue, and whether it could attribute anything."""
+def is_data_row() -> Column:
+    """Line 1 is the header and empty lines are skipped (R1)."""
+    return (F.col("pos") != 0) & (F.col("line") != "")
+
+
+def visitor_hash(ip: Column, user_agent: Column) -> Column:
+    """A 64-bit hash of the visitor (R3), used only to shrink: equal visitors always hash equal."""
+    return F.xxhash64(ip, user_agent)
+
+
+def summarise_scan(lines: DataFrame, hits: DataFrame) -> DataFrame:
+    """One pass over the file: line counts per partition, totals, rejected rows, and per visitor
+    hash whether it has a purchase and a possible search.
+
+    Rows that cannot affect attribution fall into one group per partition, so the aggregate stays
+    the size of the visitors that matter plus the rejected rows.
+    """
     is_kept = F.col("reject_reason").isNull()
     is_purchase = is_kept & F.col("revenue").isNotNull()
-    return hits.groupBy("visitor_hash").agg(
-        F.count(F.lit(1)).alias("rows_read"),
+    is_search = is_kept & F.col("search_referrer").isNotNull()
+    others = lines.where(~is_data_row()).select("pos", "partition", "block_start")
+    scanned = hits.select(
+        "pos",
+        "partition",
+        "block_start",
+        F.lit(True).alias("is_data"),
+        "reject_reason",
+        F.when(~is_kept, F.col("line")).alias("rejected_line"),
+        F.when(is_purchase, F.col("revenue")).alias("revenue"),
+        is_purchase.alias("is_purchase"),
+        is_search.alias("is_search"),
+        F.when(is_purchase | is_search, visitor_hash(F.col("ip"), F.col("user_agent"))).alias("visitor_hash"),
+    ).unionByName(others, allowMissingColumns=True)
+    return scanned.groupBy(
+        "partition", "visitor_hash", F.when(F.col("reject_reason").isNotNull(), F.col("pos")).alias("reject_pos")
+    ).agg(
+        F.count(F.lit(1)).alias("lines"),
+        F.min("block_start").alias("block_start"),
+        F.count("is_data").alias("rows_read"),
         F.count("reject_reason").alias("rejected"),
-        F.count(F.when(is_purchase, 1)).alias("purchases"),
-        F.sum(F.when(is_purchase, F.col("revenue"))).alias("revenue"),
-        F.max(is_purchase).alias("has_purchase"),
-        F.max(is_kept & F.col("search_referrer").isNotNull()).alias("has_search"),
+        F.first("reject_reason", ignorenulls=True).alias("reject_reason"),
+        F.first("rejected_line", ignorenulls=True).alias("rejected_line"),
+        F.count(F.when(F.col("is_purchase"), 1)).alias("purchases"),
+        F.sum("revenue").alias("revenue"),
+        F.max("is_purchase").alias("has_purchase"),
+        F.max("is_search").alias("has_search"),
     )
 
 
@@ -136,10 +170,9 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
     lines = read_hit_lines(spark, path)
     header = lines.where(F.col("pos") == 0).select("line").first()
     columns = parse_header("" if header is None else header["line"], source)
-    hits = classify_hits(lines, columns, settings)
-    visitors = summarise_visitors(hits).persist()
+    scan = summarise_scan(lines, classify_hits(lines, columns, settings)).persist()
     try:
-        totals_row = visitors.agg(
+        totals_row = scan.agg(
             *(F.coalesce(F.sum(name), F.lit(0)).alias(name) for name in ("rows_read", "rejected", "purchases")),
             F.sum("revenue").alias("revenue"),
             F.count(F.when((F.col("purchases") > 0) & F.col("revenue").isNull(), 1)).alias("overflows"),
@@ -150,11 +183,17 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
             raise AmountOverflowError("total revenue")
         total_revenue = _exact(totals_row["revenue"], "total revenue") if purchases else ZERO
         if rejected:
-            _send_rejects(lines, hits, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
-        qualified = visitors.where(F.col("has_purchase") & F.col("has_search")).select("visitor_hash")
-        keyword_rows = _attributed_keywords(hits, qualified, settings).collect()
+            _send_rejects(scan, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
+        qualified = (
+            scan.where(F.col("visitor_hash").isNotNull())
+            .groupBy("visitor_hash")
+            .agg(F.max("has_purchase").alias("has_purchase"), F.max("has_search").alias("has_search"))
+            .where(F.col("has_purchase") & F.col("has_search"))
+            .select("visitor_hash")
+        )
+        keyword_rows = _attributed_keywords(lines, columns, qualified, settings).collect()
     finally:
-        visitors.unpersist()
+        scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
     attributed_purchases = sum(int(row["purchases"]) for row in keyword_rows)
     attributed_revenue = sum_amounts(by_keyword.values())
@@ -171,10 +210,22 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
     return EngineResult(rank_keyword_revenue(by_keyword), totals)
 
 
-def _attributed_keywords(hits: DataFrame, qualified: DataFrame, settings: RuleSettings) -> DataFrame:
+def _field(line: Column, index: int) -> Column:
+    # The index-th tab-separated field without splitting the whole line.
+    return F.substring_index(F.substring_index(line, FIELD_SEPARATOR, index + 1), FIELD_SEPARATOR, -1)
+
+
+def _attributed_keywords(
+    lines: DataFrame, columns: HitColumns, qualified: DataFrame, settings: RuleSettings
+) -> DataFrame:
     # R3: a visit needs every hit of its visitor, so shrink by whole visitors only: one with no
     # purchase or no possible search hit can credit nothing, and all its hits are dropped together.
-    kept = hits.where(F.col("reject_reason").isNull()).join(qualified, on="visitor_hash", how="left_semi")
+    # The second pass hashes each line's visitor cheaply and parses in full only what survives.
+    hashed = lines.where(is_data_row()).withColumn(
+        "visitor_hash", visitor_hash(_field(F.col("line"), columns.ip), _field(F.col("line"), columns.user_agent))
+    )
+    survivors = hashed.join(F.broadcast(qualified), on="visitor_hash", how="left_semi")
+    kept = classify_hits(survivors, columns, settings).where(F.col("reject_reason").isNull())
     touches = kept.select(
         "ip",
         "user_agent",
@@ -189,28 +240,24 @@ def _attributed_keywords(hits: DataFrame, qualified: DataFrame, settings: RuleSe
 
 
 def _send_rejects(
-    lines: DataFrame,
-    hits: DataFrame,
-    source: str,
-    rejected: int,
-    rows_read: int,
-    max_ratio: float,
-    on_reject: RejectSink,
+    scan: DataFrame, source: str, rejected: int, rows_read: int, max_ratio: float, on_reject: RejectSink
 ) -> None:
-    first_line_no = _line_numbers(lines)
-    rejects = hits.where(F.col("reject_reason").isNotNull()).select("pos", "partition", "reject_reason", "line")
+    partitions = scan.groupBy("partition").agg(F.sum("lines").alias("lines"), F.min("block_start").alias("start"))
+    line_no = _line_numbers(partitions.collect())
+    rejects = scan.where(F.col("reject_pos").isNotNull()).select(
+        "partition", F.col("reject_pos").alias("pos"), "reject_reason", "rejected_line"
+    )
     ordered = rejects.orderBy("pos")
     first = ordered.first()
-    first_text = "" if first is None else f"line {first_line_no(first)}: {first['reject_reason']}"
+    first_text = "" if first is None else f"line {line_no(first)}: {first['reject_reason']}"
     check_reject_ratio(source, rejected, rows_read, max_ratio, first_text)
     for row in ordered.toLocalIterator():
-        on_reject(RejectedRow(first_line_no(row), row["reject_reason"], row["line"]))
+        on_reject(RejectedRow(line_no(row), row["reject_reason"], row["rejected_line"]))
 
 
-def _line_numbers(lines: DataFrame):  # type: ignore[no-untyped-def]
+def _line_numbers(partitions: list[Row]) -> Callable[[Row], int]:
     """Map a row's (partition, pos) to its 1-based line number in the file (R2 rejects file)."""
-    counts = lines.groupBy("partition").agg(F.count(F.lit(1)).alias("lines"), F.min("block_start").alias("start"))
-    ordered = sorted(counts.collect(), key=lambda row: row["partition"])
+    ordered = sorted(partitions, key=lambda row: row["partition"])
     starts = [row["start"] for row in ordered]
     if starts != sorted(starts):
         raise SearchRevenueError("Spark partitions are not in file order; line numbers would be wrong")
