@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # monotonically_increasing_id() puts the partition index above this many bits of row index.
 ROW_INDEX_BITS: Final = 33
 _ROW_INDEX_MASK: Final = (1 << ROW_INDEX_BITS) - 1
+ATTRIBUTION_INPUTS: Final = ("ip", "user_agent", "revenue", "search_referrer")
 
 
 def read_hit_lines(spark: SparkSession, path: str) -> DataFrame:
@@ -48,10 +49,13 @@ def read_hit_lines(spark: SparkSession, path: str) -> DataFrame:
     )
 
 
-def classify_hits(lines: DataFrame, columns: HitColumns, settings: RuleSettings) -> DataFrame:
-    """Split data rows into the columns the rules need and say why a row is rejected (R1, R2, R5, R6)."""
+def classify_lines(lines: DataFrame, columns: HitColumns, settings: RuleSettings) -> DataFrame:
+    """Split lines into the columns the rules need and say why a data row is rejected (R1, R2, R5, R6).
+
+    Every line stays, flagged by `is_data`, so one pass over the file can also count lines.
+    """
     fields = F.split("line", FIELD_SEPARATOR)
-    rows = lines.where(is_data_row()).select("pos", "partition", "block_start", "line", fields.alias("fields"))
+    rows = lines.select("pos", "partition", "block_start", "line", is_data_row().alias("is_data"), fields.alias("fields"))
     is_purchase = is_purchase_column(F.get("fields", columns.event_list))
     amounts = product_revenue_fields_column(F.get("fields", columns.product_list))
     referrer = F.get("fields", columns.referrer)
@@ -60,7 +64,10 @@ def classify_hits(lines: DataFrame, columns: HitColumns, settings: RuleSettings)
         "partition",
         "block_start",
         "line",
-        reject_reason_column(F.col("fields"), columns, is_purchase, amounts).alias("reject_reason"),
+        "is_data",
+        F.when(F.col("is_data"), reject_reason_column(F.col("fields"), columns, is_purchase, amounts)).alias(
+            "reject_reason"
+        ),
         F.get("fields", columns.ip).alias("ip"),
         F.get("fields", columns.user_agent).alias("user_agent"),
         F.get("fields", columns.hit_time_gmt).cast("long").alias("hit_time_gmt"),
@@ -79,35 +86,32 @@ def visitor_hash(ip: Column, user_agent: Column) -> Column:
     return F.xxhash64(ip, user_agent)
 
 
-def summarise_scan(lines: DataFrame, hits: DataFrame) -> DataFrame:
-    """One pass over the file: line counts per partition, totals, rejected rows, and per visitor
-    hash whether it has a purchase and a possible search.
+def summarise_scan(lines: DataFrame) -> DataFrame:
+    """One pass over the classified lines: line counts per partition, totals, rejected rows, and
+    per visitor hash whether it has a purchase and a possible search.
 
     Rows that cannot affect attribution fall into one group per partition, so the aggregate stays
     the size of the visitors that matter plus the rejected rows.
     """
-    is_kept = F.col("reject_reason").isNull()
+    is_kept = F.col("is_data") & F.col("reject_reason").isNull()
     is_purchase = is_kept & F.col("revenue").isNotNull()
     is_search = is_kept & F.col("search_referrer").isNotNull()
-    others = lines.where(~is_data_row()).select("pos", "partition", "block_start")
-    scanned = hits.select(
-        "pos",
+    scanned = lines.select(
         "partition",
         "block_start",
-        F.lit(True).alias("is_data"),
+        "is_data",
         "reject_reason",
-        F.when(~is_kept, F.col("line")).alias("rejected_line"),
+        F.when(F.col("reject_reason").isNotNull(), F.col("pos")).alias("reject_pos"),
+        F.when(F.col("reject_reason").isNotNull(), F.col("line")).alias("rejected_line"),
         F.when(is_purchase, F.col("revenue")).alias("revenue"),
         is_purchase.alias("is_purchase"),
         is_search.alias("is_search"),
         F.when(is_purchase | is_search, visitor_hash(F.col("ip"), F.col("user_agent"))).alias("visitor_hash"),
-    ).unionByName(others, allowMissingColumns=True)
-    return scanned.groupBy(
-        "partition", "visitor_hash", F.when(F.col("reject_reason").isNotNull(), F.col("pos")).alias("reject_pos")
-    ).agg(
+    )
+    return scanned.groupBy("partition", "visitor_hash", "reject_pos").agg(
         F.count(F.lit(1)).alias("lines"),
         F.min("block_start").alias("block_start"),
-        F.count("is_data").alias("rows_read"),
+        F.count(F.when(F.col("is_data"), 1)).alias("rows_read"),
         F.count("reject_reason").alias("rejected"),
         F.first("reject_reason", ignorenulls=True).alias("reject_reason"),
         F.first("rejected_line", ignorenulls=True).alias("rejected_line"),
@@ -170,7 +174,7 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
     lines = read_hit_lines(spark, path)
     header = lines.where(F.col("pos") == 0).select("line").first()
     columns = parse_header("" if header is None else header["line"], source)
-    scan = summarise_scan(lines, classify_hits(lines, columns, settings)).persist()
+    scan = summarise_scan(classify_lines(lines, columns, settings)).persist()
     try:
         totals_row = scan.agg(
             *(F.coalesce(F.sum(name), F.lit(0)).alias(name) for name in ("rows_read", "rejected", "purchases")),
@@ -225,18 +229,26 @@ def _attributed_keywords(
         "visitor_hash", visitor_hash(_field(F.col("line"), columns.ip), _field(F.col("line"), columns.user_agent))
     )
     survivors = hashed.join(F.broadcast(qualified), on="visitor_hash", how="left_semi")
-    kept = classify_hits(survivors, columns, settings).where(F.col("reject_reason").isNull())
-    touches = kept.select(
+    classified = classify_lines(survivors, columns, settings)
+    # R2: a rejected row takes no part in any visit. Nulling its visitor and its touches makes it
+    # inert; a filter here would be pushed below the join by the optimizer and parse every line.
+    is_kept = F.col("reject_reason").isNull()
+    inert_if_rejected = [F.when(is_kept, F.col(name)).alias(name) for name in ATTRIBUTION_INPUTS]
+    visits = classified.select("hit_time_gmt", "pos", *inert_if_rejected).transform(
+        with_visit_no, settings.visit_timeout_s
+    )
+    # Only searches and purchases matter once visits are numbered: the Python rule of R4 runs on
+    # those rows alone, after the window, never on every hit.
+    touches = visits.where(F.col("search_referrer").isNotNull() | F.col("revenue").isNotNull()).select(
         "ip",
         "user_agent",
         "hit_time_gmt",
         "pos",
+        "visit_no",
         "revenue",
         search_referral_column(F.col("search_referrer"), settings.search_engines).alias("search"),
     )
-    return touches.transform(with_visit_no, settings.visit_timeout_s).transform(
-        attribute_revenue, settings.attribution
-    )
+    return touches.transform(attribute_revenue, settings.attribution)
 
 
 def _send_rejects(
