@@ -8,6 +8,17 @@ from collections.abc import Iterable
 class SearchRevenueError(Exception):
     """Base for failures this package raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Our errors take their own arguments; rebuilt from the message, they cross process
+        # boundaries (the stream engine's workers) with the text intact.
+        return (_rebuild, (type(self), str(self)))
+
+
+def _rebuild(cls: type[SearchRevenueError], message: str) -> SearchRevenueError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
 
 class ConfigError(SearchRevenueError, ValueError):
     """A setting or job argument is missing or invalid."""

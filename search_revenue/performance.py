@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from search_revenue.errors import ConfigError
 from search_revenue.outputs import OutputNames, RejectsFile, summary_document, write_outputs
@@ -26,9 +26,10 @@ ENGINES: Final[tuple[Engine, ...]] = ("spark", "stream")
 
 def parse_engine(value: str) -> Engine:
     """Check an engine name."""
-    if value not in ENGINES:
-        raise ConfigError("engine", value, "one of: " + ", ".join(ENGINES))
-    return cast(Engine, value)
+    for engine in ENGINES:
+        if value == engine:
+            return engine
+    raise ConfigError("engine", value, "one of: " + ", ".join(ENGINES))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,6 @@ _PLAIN_DECIMAL = re.compile(PLAIN_DECIMAL)
 _SUPPORTED_AMOUNT = re.compile(SUPPORTED_AMOUNT)
 
 
-
 class BadRevenueError(ValueError):
     """A purchase hit's revenue field is not a usable decimal (R2)."""
 

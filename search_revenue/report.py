@@ -57,7 +57,7 @@ class EngineResult:
 class RejectSink(Protocol):
     """Receives rejected rows in line order."""
 
-    def __call__(self, row: RejectedRow) -> None: ...
+    def __call__(self, row: RejectedRow, /) -> None: ...
 
 
 def rank_keyword_revenue(revenue_by_keyword: Mapping[tuple[str, str], Decimal]) -> list[KeywordRevenue]:

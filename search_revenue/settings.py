@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, cast
+from typing import Literal
 
 from search_revenue.errors import ConfigError
 
@@ -63,12 +63,18 @@ class RuleSettings:
                 raise ConfigError("search_engines", parameter, "a query parameter name")
         object.__setattr__(self, "search_engines", MappingProxyType(dict(self.search_engines)))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A read-only mapping does not pickle; settings travel to worker processes as plain values.
+        engines = dict(self.search_engines)
+        return (RuleSettings, (self.visit_timeout_s, self.attribution, engines, self.max_reject_ratio))
+
 
 def parse_attribution(value: str) -> Attribution:
     """Check an attribution model name (R7)."""
-    if value not in ATTRIBUTIONS:
-        raise ConfigError("attribution", value, "one of: last, first")
-    return cast(Attribution, value)
+    for model in ATTRIBUTIONS:
+        if value == model:
+            return model
+    raise ConfigError("attribution", value, "one of: last, first")
 
 
 def parse_search_engines(value: str) -> Mapping[str, str]:

@@ -15,8 +15,14 @@ from pyspark.sql import functions as F
 from search_revenue.errors import AmountOverflowError, CorruptCompressionError, SearchRevenueError
 from search_revenue.hit_rows import FIELD_SEPARATOR, HitColumns, parse_header
 from search_revenue.money import ZERO, subtract_amounts, sum_amounts
-from search_revenue.report import EngineResult, RejectedRow, RejectSink, RunTotals, check_reject_ratio
-from search_revenue.report import rank_keyword_revenue
+from search_revenue.report import (
+    EngineResult,
+    RejectedRow,
+    RejectSink,
+    RunTotals,
+    check_reject_ratio,
+    rank_keyword_revenue,
+)
 from search_revenue.settings import Attribution, RuleSettings
 from search_revenue.sources import compression_of
 from search_revenue.spark_rules import (
@@ -55,7 +61,9 @@ def classify_lines(lines: DataFrame, columns: HitColumns, settings: RuleSettings
     Every line stays, flagged by `is_data`, so one pass over the file can also count lines.
     """
     fields = F.split("line", FIELD_SEPARATOR)
-    rows = lines.select("pos", "partition", "block_start", "line", is_data_row().alias("is_data"), fields.alias("fields"))
+    rows = lines.select(
+        "pos", "partition", "block_start", "line", is_data_row().alias("is_data"), fields.alias("fields")
+    )
     is_purchase = is_purchase_column(F.get("fields", columns.event_list))
     amounts = product_revenue_fields_column(F.get("fields", columns.product_list))
     referrer = F.get("fields", columns.referrer)

@@ -67,15 +67,23 @@ def is_purchase_column(event_list: Column) -> Column:
 def product_revenue_fields_column(product_list: Column) -> Column:
     """Column form of `purchases.product_revenue_fields` (R6): an array of trimmed strings."""
     products = F.split(product_list, PRODUCT_SEPARATOR)
-    field = lambda product: F.get(F.split(product, PRODUCT_FIELD_SEPARATOR), REVENUE_FIELD_INDEX)  # noqa: E731
-    return F.transform(products, lambda product: F.coalesce(_trimmed(field(product)), F.lit("")))
+
+    def revenue_field(product: Column) -> Column:
+        amount = F.get(F.split(product, PRODUCT_FIELD_SEPARATOR), REVENUE_FIELD_INDEX)
+        return F.coalesce(_trimmed(amount), F.lit(""))
+
+    return F.transform(products, revenue_field)
 
 
 def purchase_revenue_column(amounts: Column) -> Column:
     """Column form of `purchases.purchase_revenue` for amounts already validated (R6)."""
     zero = F.lit(0).cast(ROW_REVENUE_TYPE)
-    as_amount = lambda text: F.when(text == "", F.lit(0)).otherwise(text).cast(AMOUNT_TYPE)  # noqa: E731
-    return F.aggregate(amounts, zero, lambda total, text: (total + as_amount(text)).cast(ROW_REVENUE_TYPE))
+
+    def add_amount(total: Column, text: Column) -> Column:
+        amount = F.when(text == "", F.lit(0)).otherwise(text).cast(AMOUNT_TYPE)
+        return (total + amount).cast(ROW_REVENUE_TYPE)
+
+    return F.aggregate(amounts, zero, add_amount)
 
 
 def reject_reason_column(fields: Column, columns: HitColumns, is_purchase: Column, amounts: Column) -> Column:

@@ -36,7 +36,7 @@ class Touch(NamedTuple):
 
 
 class _Visit:
-    __slots__ = ("start", "end", "touches")
+    __slots__ = ("end", "start", "touches")
 
     def __init__(self, start: int, end: int, touches: list[Touch] | None) -> None:
         self.start = start
@@ -45,7 +45,7 @@ class _Visit:
 
 
 class _Visitor:
-    __slots__ = ("visits", "closed_until")
+    __slots__ = ("closed_until", "visits")
 
     def __init__(self, visit: _Visit, closed_until: int) -> None:
         self.visits = [visit]
@@ -107,7 +107,9 @@ class VisitAttributor:
         if state is None:
             if time <= self._forgotten_reach:
                 raise OutOfOrderError(pos)
-            self._visitors[visitor] = _Visitor(_Visit(time, time, None if touch is None else [touch]), self._forgotten_reach)
+            self._visitors[visitor] = _Visitor(
+                _Visit(time, time, None if touch is None else [touch]), self._forgotten_reach
+            )
             return
         last = state.visits[-1]
         if time < last.end:

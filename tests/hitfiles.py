@@ -46,8 +46,11 @@ def purchase(time: int, revenue: str = "100", **values: str | int) -> dict[str, 
     return hit(hit_time_gmt=time, event_list="1", product_list=f"Electronics;Ipod;1;{revenue};", **values)
 
 
+Rows = Sequence[Mapping[str, str] | str]
+
+
 def hit_text(
-    rows: Sequence[Mapping[str, str] | str],
+    rows: Rows,
     *,
     columns: Sequence[str] = EXPECTED_COLUMNS,
     line_end: str = "\n",
@@ -62,7 +65,7 @@ def hit_text(
     return ("\ufeff" if bom else "") + text
 
 
-def write_hits(path: Path, rows: Sequence[Mapping[str, str] | str], **options: object) -> Path:
+def write_hits(path: Path, rows: Rows, **options: object) -> Path:
     """Write rows as a UTF-8 hit file and return its path."""
     path.write_bytes(hit_text(rows, **options).encode("utf-8"))  # type: ignore[arg-type]
     return path

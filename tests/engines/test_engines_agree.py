@@ -41,7 +41,9 @@ def test_spark_and_stream_engines_agree(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=hit_rows(max_rows=60), seed=st.integers(0, 2**16))
-def test_stream_engine_is_independent_of_row_order(run_engine: RunEngine, rows: list[dict[str, str] | str], seed: int) -> None:
+def test_stream_engine_is_independent_of_row_order(
+    run_engine: RunEngine, rows: list[dict[str, str] | str], seed: int
+) -> None:
     # Distinct times, so file position never breaks a tie: then row order must not matter (R3).
     valid = [row for row in rows if isinstance(row, dict) and row["hit_time_gmt"].isdigit()]
     for offset, row in enumerate(valid):

@@ -19,7 +19,7 @@ from search_revenue.performance import Engine
 from search_revenue.purchases import REJECT_BAD_REVENUE, REJECT_REVENUE_RANGE
 from search_revenue.settings import RuleSettings
 from tests.conftest import SAMPLE, RunEngine
-from tests.hitfiles import BING_ZUNE, GOOGLE_IPOD, UA_SAFARI, hit, hit_text, purchase, search, write_hits
+from tests.hitfiles import BING_ZUNE, GOOGLE_IPOD, UA_SAFARI, Rows, hit, hit_text, purchase, search, write_hits
 
 HEADER = "Search Engine Domain\tSearch Keyword\tRevenue\n"
 WORKED_EXAMPLE = HEADER + "google.com\tipod\t480.00\nbing.com\tzune\t250.00\n"
@@ -48,7 +48,7 @@ def test_sample_gives_the_worked_example(run_engine: RunEngine, engine: Engine) 
         pytest.param({"bom": True}, id="bom"),
         pytest.param({"final_line_end": False}, id="no-final-newline"),
         pytest.param({"line_end": "\r\n", "bom": True, "final_line_end": False}, id="all-at-once"),
-        pytest.param({"columns": tuple(reversed(EXPECTED_COLUMNS)) + ("extra",)}, id="columns-reordered-extra"),
+        pytest.param({"columns": (*reversed(EXPECTED_COLUMNS), "extra")}, id="columns-reordered-extra"),
     ],
 )
 def test_r1_file_shapes_give_the_same_answer(
@@ -94,7 +94,7 @@ def test_r1_compressed_input(run_engine: RunEngine, engine: Engine, tmp_path: Pa
 def test_r1_corrupt_compression_fails_clearly(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "hits.tsv.gz"
     path.write_bytes(gzip.compress(SAMPLE.read_bytes())[:-40])
-    with pytest.raises(CorruptCompressionError, match="hits.tsv.gz"):
+    with pytest.raises(CorruptCompressionError, match=r"hits\.tsv\.gz"):
         run_engine(path, engine)
     assert not list(tmp_path.glob("out-*/*.tab"))
 
@@ -119,7 +119,7 @@ def test_r1_binary_file_is_not_text(run_engine: RunEngine, engine: Engine, tmp_p
 
 def test_r2_each_kind_of_reject_is_kept_verbatim(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
     short_row = "1000\tonly\tthree"
-    rows = [
+    rows: Rows = [
         search(100),
         short_row,
         hit(hit_time_gmt="-5"),
@@ -150,14 +150,14 @@ def test_r2_each_kind_of_reject_is_kept_verbatim(run_engine: RunEngine, engine: 
 
 
 def test_r2_a_rejected_row_does_not_keep_a_visit_alive(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
-    rows = [search(0), hit(hit_time_gmt=1700, event_list="1", product_list="a;b;c;oops"), purchase(3400)]
+    rows: Rows = [search(0), hit(hit_time_gmt=1700, event_list="1", product_list="a;b;c;oops"), purchase(3400)]
     run = run_engine(write_hits(tmp_path / "hits.tsv", rows), engine, RuleSettings(max_reject_ratio=0.5))
     assert run.table == HEADER
     assert run.summary["unattributed_purchases"] == 1
 
 
 def test_r2_too_many_rejects_fail_the_run(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
-    rows = [search(100), "broken row", purchase(200)]
+    rows: Rows = [search(100), "broken row", purchase(200)]
     with pytest.raises(RejectThresholdExceededError, match=r"1 of 3 data rows rejected.*line 3"):
         run_engine(write_hits(tmp_path / "hits.tsv", rows), engine)
     assert not list(tmp_path.glob("out-*/*"))
@@ -259,8 +259,9 @@ def test_r4_not_external_searches(run_engine: RunEngine, engine: Engine, tmp_pat
 
 
 def test_r4_keyword_case_is_folded(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
+    other = "10.0.0.2"
     rows = [search(100, "http://www.google.com/search?q=IPOD"), purchase(200, "1"),
-            search(100, "http://www.google.com/search?q=Ipod", ip="10.0.0.2"), purchase(200, "2", ip="10.0.0.2")]  # fmt: skip
+            search(100, "http://www.google.com/search?q=Ipod", ip=other), purchase(200, "2", ip=other)]  # fmt: skip
     assert run_engine(write_hits(tmp_path / "hits.tsv", rows), engine).table == table_of(("google.com", "ipod", "3.00"))
 
 
@@ -345,5 +346,8 @@ def test_r8_sorted_by_revenue_then_domain_then_keyword(run_engine: RunEngine, en
         rows += [search(100, referrer, ip=f"10.1.0.{n}"), purchase(200, revenue, ip=f"10.1.0.{n}")]
     run = run_engine(write_hits(tmp_path / "hits.tsv", rows), engine)
     assert run.table == table_of(
-        ("google.com", "top", "9.00"), ("bing.com", "z", "5.00"), ("google.com", "a", "5.00"), ("google.com", "b", "5.00")
+        ("google.com", "top", "9.00"),
+        ("bing.com", "z", "5.00"),
+        ("google.com", "a", "5.00"),
+        ("google.com", "b", "5.00"),
     )

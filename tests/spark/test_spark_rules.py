@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -34,7 +35,7 @@ REFERRERS = [
 ]  # fmt: skip
 
 
-def _column_of(spark: SparkSession, values: list[str], expression) -> list[object]:  # type: ignore[no-untyped-def]
+def _column_of(spark: SparkSession, values: list[str], expression) -> list[Any]:  # type: ignore[no-untyped-def]
     frame = spark.createDataFrame([(value,) for value in values], VALUES)
     return [row[0] for row in frame.select(expression(F.col("value"))).collect()]
 
@@ -56,7 +57,9 @@ def test_purchase_revenue_column_agrees(spark: SparkSession) -> None:
 def test_search_referral_column_agrees(spark: SparkSession) -> None:
     parsed = _column_of(spark, REFERRERS, lambda c: search_referral_column(c, DEFAULT_SEARCH_ENGINES))
     expected = [parse_search_referrer(value, DEFAULT_SEARCH_ENGINES) for value in REFERRERS]
-    assert [None if row is None else tuple(row) for row in parsed] == [None if e is None else tuple(e) for e in expected]
+    assert [None if row is None else tuple(row) for row in parsed] == [
+        None if e is None else tuple(e) for e in expected
+    ]
 
 
 def test_search_prefilter_keeps_every_search(spark: SparkSession) -> None:
