@@ -1,0 +1,36 @@
+"""Glue run failed (EventBridge) -> read the run -> publish an actionable alert to SNS."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from search_revenue.alerts import alert_for_failure, failure_from_event
+from search_revenue.lambda_config import AlertConfig
+
+logger = Logger(service="search-keyword-alerts")
+
+
+@functools.cache
+def _deps() -> tuple[AlertConfig, Any, Any]:
+    return AlertConfig.from_env(os.environ), boto3.client("glue"), boto3.client("sns")
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Publish one alert for a failed Glue run; ignore any other event."""
+    config, glue, sns = _deps()
+    failure = failure_from_event(event)
+    if failure is None:
+        logger.info("ignored: not a failure event")
+        return {"published": None}
+    logger.append_keys(run_id=failure.run_id, job_name=failure.job_name)
+    job_run = glue.get_job_run(JobName=failure.job_name, RunId=failure.run_id, PredecessorsIncluded=False)["JobRun"]
+    alert = alert_for_failure(failure, job_run, config.region)
+    message_id = sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)["MessageId"]
+    logger.info("alert published", extra={"message_id": message_id, "state": failure.state})
+    return {"published": message_id}

@@ -1,0 +1,78 @@
+"""From a failed Glue run to a message a person can act on: pure formatting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import quote
+
+from search_revenue.triggers import INPUT_URI_ARGUMENT
+
+FAILURE_STATES: Final = ("FAILED", "TIMEOUT", "ERROR", "STOPPED")
+GLUE_STATE_CHANGE: Final = "Glue Job State Change"
+SUBJECT_LIMIT: Final = 100  # SNS refuses longer e-mail subjects
+
+
+@dataclass(frozen=True, slots=True)
+class GlueFailure:
+    """What a Glue state-change event says about a failed run."""
+
+    job_name: str
+    run_id: str
+    state: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An SNS message: subject and body."""
+
+    subject: str
+    body: str
+
+
+def failure_from_event(event: Mapping[str, Any]) -> GlueFailure | None:
+    """Read a `Glue Job State Change` event; None when it is not a failure."""
+    detail = event.get("detail", {})
+    if event.get("detail-type") != GLUE_STATE_CHANGE or detail.get("state") not in FAILURE_STATES:
+        return None
+    return GlueFailure(
+        job_name=str(detail.get("jobName", "")),
+        run_id=str(detail.get("jobRunId", "")),
+        state=str(detail["state"]),
+        message=str(detail.get("message", "")),
+    )
+
+
+def console_link(region: str, job_name: str, run_id: str) -> str:
+    """The Glue console page of one run."""
+    return (
+        f"https://{region}.console.aws.amazon.com/gluestudio/home?region={region}"
+        f"#/job/{quote(job_name, safe='')}/run/{quote(run_id, safe='')}"
+    )
+
+
+def alert_for_failure(failure: GlueFailure, job_run: Mapping[str, Any], region: str) -> Alert:
+    """Compose the alert from the event and the run that `glue:GetJobRun` returned."""
+    arguments = job_run.get("Arguments", {})
+    input_uri = arguments.get(INPUT_URI_ARGUMENT, "(unknown input)")
+    error = job_run.get("ErrorMessage") or failure.message or "(Glue gave no error message)"
+    subject = f"Search keyword job {failure.state}: {input_uri.rsplit('/', 1)[-1]}"[:SUBJECT_LIMIT]
+    body = "\n".join(
+        [
+            f"The search keyword performance job run {failure.state}.",
+            "",
+            f"Job:       {failure.job_name}",
+            f"Run id:    {failure.run_id}",
+            f"State:     {failure.state}",
+            f"Input:     {input_uri}",
+            f"Started:   {job_run.get('StartedOn', '')}",
+            f"Error:     {error}",
+            f"Console:   {console_link(region, failure.job_name, failure.run_id)}",
+            "",
+            "What to do: read the error; fix or replace the input file and upload it again, or",
+            "start the run again from the console once the cause is fixed.",
+        ]
+    )
+    return Alert(subject=subject, body=body)

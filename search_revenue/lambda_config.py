@@ -1,0 +1,58 @@
+"""The Lambdas' configuration: environment variables read once, with names kept here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from search_revenue.errors import ConfigError
+
+ENV_GLUE_JOB_NAME: Final = "GLUE_JOB_NAME"
+ENV_DATA_SUFFIXES: Final = "DATA_SUFFIXES"
+ENV_INBOUND_PREFIX: Final = "INBOUND_PREFIX"
+ENV_ALERT_TOPIC_ARN: Final = "ALERT_TOPIC_ARN"
+ENV_REGION: Final = "AWS_REGION"
+
+DEFAULT_GLUE_JOB_NAME: Final = "search-keyword-performance"
+DEFAULT_DATA_SUFFIXES: Final = (".tsv", ".tsv.gz", ".tsv.bz2", ".txt", ".txt.gz", ".txt.bz2")
+DEFAULT_REGION: Final = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerConfig:
+    """What the trigger starts, and which uploaded keys count as data files."""
+
+    glue_job_name: str
+    data_suffixes: tuple[str, ...]
+    inbound_prefix: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TriggerConfig:
+        """Build from the environment; fail on an empty suffix list."""
+        suffixes = tuple(
+            suffix.strip().lower() for suffix in env.get(ENV_DATA_SUFFIXES, ",".join(DEFAULT_DATA_SUFFIXES)).split(",")
+        )
+        if not all(suffixes):
+            raise ConfigError(ENV_DATA_SUFFIXES, env.get(ENV_DATA_SUFFIXES), "comma-separated file suffixes")
+        return cls(
+            glue_job_name=env.get(ENV_GLUE_JOB_NAME, DEFAULT_GLUE_JOB_NAME),
+            data_suffixes=suffixes,
+            inbound_prefix=env.get(ENV_INBOUND_PREFIX, ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """Where failure alerts go."""
+
+    topic_arn: str
+    region: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AlertConfig:
+        """Build from the environment; the topic is required."""
+        topic_arn = env.get(ENV_ALERT_TOPIC_ARN, "")
+        if not topic_arn.startswith("arn:"):
+            raise ConfigError(ENV_ALERT_TOPIC_ARN, topic_arn, "an SNS topic ARN")
+        return cls(topic_arn=topic_arn, region=env.get(ENV_REGION, DEFAULT_REGION))

@@ -1,0 +1,92 @@
+"""moto fixtures for the Lambda handlers: one per service, each yielding a ready resource."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "tests" / "events"
+sys.path.insert(0, str(ROOT / "lambda_functions"))
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "search-keyword-tests",
+}
+JOB_NAME = "search-keyword-performance"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A stored, realistic event."""
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+class LambdaContext:
+    """The parts of the Lambda context Powertools reads."""
+
+    function_name = "test-function"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def glue_job(aws: None) -> str:
+    glue = boto3.client("glue")
+    glue.create_job(
+        Name=JOB_NAME,
+        Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/search_revenue_glue_job.py"},
+        ExecutionProperty={"MaxConcurrentRuns": 2},
+        GlueVersion="5.0",
+    )
+    return JOB_NAME
+
+
+@pytest.fixture
+def runs_stay_running(aws: None) -> Iterator[None]:
+    """Keep moto's Glue runs RUNNING (by default they finish at once), so concurrency limits bite."""
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "manual", "times": 10**6})
+    yield
+    state_manager.unset_transition(model_name="glue::job_run")
+
+
+@pytest.fixture
+def alert_topic(aws: None) -> str:
+    return str(boto3.client("sns").create_topic(Name="search-keyword-alerts")["TopicArn"])
+
+
+@pytest.fixture
+def alert_inbox(aws: None, alert_topic: str) -> str:
+    """An SQS queue subscribed to the topic, so tests can read what was published."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns").subscribe(TopicArn=alert_topic, Protocol="sqs", Endpoint=arn)
+    return str(url)
