@@ -48,10 +48,14 @@ run: setup
 test: setup lint
 	$(PY) -m pytest
 
+PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks
+
 lint: $(VENV)/.installed
-	$(PY) -m ruff check search_revenue glue_jobs tests benchmarks
-	$(PY) -m ruff format --check search_revenue glue_jobs tests benchmarks
+	$(PY) -m ruff check $(PY_SOURCES)
+	$(PY) -m ruff format --check $(PY_SOURCES)
 	$(PY) -m mypy
+	$(VENV)/bin/cfn-lint cf_templates/*.yml
+	$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- cf_templates/*.yml
 
 data: $(VENV)/.installed
 	$(PY) -m benchmarks.generate_hits --size $(SIZE) --seed $(SEED) --output-dir $(BENCH_DIR)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import boto3
+import lambda_glue_failure_notification as notification
 import pytest
 
-import lambda_glue_failure_notification as notification
 from search_revenue.alerts import FAILURE_STATES
 from tests.lambdas.conftest import JOB_NAME, LambdaContext, load_event
 

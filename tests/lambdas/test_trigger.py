@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import lambda_glue_job_trigger as trigger
 import pytest
 from botocore.exceptions import ClientError
 
-import lambda_glue_job_trigger as trigger
 from search_revenue.lambda_config import TriggerConfig
 from search_revenue.triggers import UploadedObject, is_data_key, uploaded_objects
 from tests.lambdas.conftest import JOB_NAME, LambdaContext, load_event
