@@ -13,7 +13,11 @@ BENCH_DIR ?= bench_data
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
 
-.PHONY: help setup java run test lint data bench clean
+STACK ?= search-keyword-performance
+PARAMS ?= deploy/parameters.json
+CLIENT_CIDR ?=
+
+.PHONY: help setup java run test lint data bench package deploy gateway images clean
 
 help:
 	@echo "make run    # the report of the bundled sample (ENGINE=spark|stream)"
@@ -21,6 +25,10 @@ help:
 	@echo "make lint   # ruff and mypy"
 	@echo "make data SIZE=1GB   # deterministic synthetic hit data with its expected answer"
 	@echo "make bench SIZE=2GB  # both engines on synthetic data: time, MB/s, peak memory"
+	@echo "make package         # the wheel, the Glue script and the Lambda zips in dist/"
+	@echo "make deploy STACK=name PARAMS=deploy/parameters.json   # both stacks, with the AWS CLI"
+	@echo "make gateway STACK=name CLIENT_CIDR=203.0.113.0/24      # activate the file gateway, create the share"
+	@echo "make images          # images/app_architecture.png from code"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +56,7 @@ run: setup
 test: setup lint
 	$(PY) -m pytest
 
-PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks
+PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks deploy images
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check $(PY_SOURCES)
@@ -56,12 +64,23 @@ lint: $(VENV)/.installed
 	$(PY) -m mypy
 	$(VENV)/bin/cfn-lint cf_templates/*.yml
 	$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- cf_templates/*.yml
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 data: $(VENV)/.installed
 	$(PY) -m benchmarks.generate_hits --size $(SIZE) --seed $(SEED) --output-dir $(BENCH_DIR)
 
 bench: setup
 	$(PY) -m benchmarks.bench --size $(SIZE) --seed $(SEED) --data-dir $(BENCH_DIR)
+
+package: $(VENV)/.installed
+	$(PY) -m deploy.package --dist dist
+
+deploy: package
+	PYTHON=$(PY) deploy/deploy.sh $(STACK) $(PARAMS)
+
+gateway: $(VENV)/.installed
+	@test -n "$(CLIENT_CIDR)" || { echo "usage: make gateway STACK=name CLIENT_CIDR=203.0.113.0/24" >&2; exit 1; }
+	$(PY) -m deploy.gateway --stack $(STACK) --client-cidr $(CLIENT_CIDR)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis spark-warehouse
