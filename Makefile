@@ -64,7 +64,7 @@ lint: $(VENV)/.installed
 	$(PY) -m mypy
 	$(VENV)/bin/cfn-lint cf_templates/*.yml
 	$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- cf_templates/*.yml
-	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 data: $(VENV)/.installed
 	$(PY) -m benchmarks.generate_hits --size $(SIZE) --seed $(SEED) --output-dir $(BENCH_DIR)
@@ -81,6 +81,16 @@ deploy: package
 gateway: $(VENV)/.installed
 	@test -n "$(CLIENT_CIDR)" || { echo "usage: make gateway STACK=name CLIENT_CIDR=203.0.113.0/24" >&2; exit 1; }
 	$(PY) -m deploy.gateway --stack $(STACK) --client-cidr $(CLIENT_CIDR)
+
+# The drawing needs Graphviz's `dot`: Debian's graphviz package, installed here when root.
+images: $(VENV)/.installed
+	@if ! command -v dot >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+		else echo "dot not found: run 'sudo apt-get install graphviz' and retry" >&2; exit 1; fi; \
+	fi
+	$(PY) -m pip install --quiet -r requirements-images.txt
+	$(PY) images/app_architecture.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis spark-warehouse

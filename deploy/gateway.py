@@ -76,7 +76,7 @@ def activation_key_from(response_text: str, redirect_location: str | None = None
 
 def fetch_activation_key(gateway_ip: str, region: str) -> str:
     """Ask the appliance for its activation key over HTTP (port 80, from the client network)."""
-    with urllib.request.urlopen(activation_url(gateway_ip, region), timeout=ACTIVATION_TIMEOUT_S) as response:  # noqa: S310
+    with urllib.request.urlopen(activation_url(gateway_ip, region), timeout=ACTIVATION_TIMEOUT_S) as response:
         return activation_key_from(response.read().decode("ascii", errors="replace"))
 
 
@@ -133,7 +133,7 @@ def create_file_share(storagegateway: Any, gateway_arn: str, plan: GatewayPlan) 
     shares = storagegateway.list_file_shares(GatewayARN=gateway_arn).get("FileShareInfoList", [])
     if shares:
         arns = [share["FileShareARN"] for share in shares]
-        described = storagegateway.describe_nfs_file_share_info(FileShareARNList=arns)["NFSFileShareInfoList"]
+        described = storagegateway.describe_nfs_file_shares(FileShareARNList=arns)["NFSFileShareInfoList"]
         for share in described:
             if share.get("LocationARN") == location:
                 return str(share["FileShareARN"])

@@ -57,9 +57,9 @@ def write_zip(source_dir: Path, target: Path) -> None:
 
 def build_wheel(staging: Path) -> Path:
     """Build the search_revenue wheel (pure Python) into a staging folder."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(staging), str(ROOT)],
-                   check=True)  # fmt: skip
-    return next(staging.glob(f"{PACKAGE.replace('_', '-')}-*.whl"), None) or next(staging.glob("search_revenue-*.whl"))
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(staging), str(ROOT)]
+    subprocess.run(command, check=True)
+    return next(staging.glob(f"{PACKAGE}-*.whl"))
 
 
 def build_lambda_zip(handler: Path, staging: Path) -> Path:
@@ -86,7 +86,9 @@ def package(dist: Path) -> dict[str, str]:
         manifest = {}
         for parameter, (folder, path) in built.items():
             # A wheel's file name is part of its format, so it keeps it inside a content-named folder.
-            key = content_key(folder, path) if path.suffix != ".whl" else f"{content_key(folder, path).rsplit('.', 1)[0]}/{path.name}"
+            key = content_key(folder, path)
+            if path.suffix == ".whl":
+                key = f"{key.removesuffix('.whl')}/{path.name}"
             (dist / key).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dist / key)
             manifest[parameter] = key

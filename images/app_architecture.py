@@ -1,6 +1,6 @@
 """Draw images/app_architecture.png from code (the `diagrams` package and Graphviz).
 
-    python images/app_architecture.py
+python images/app_architecture.py
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def draw() -> None:
             dead_letters = SimpleQueueServiceSqs("failed events")
             job = Glue("Glue 5.0 job\n(PySpark)")
             outbound = S3("outbound bucket\noutbound/YYYY-MM-DD/")
-            rule = Eventbridge("rule: run FAILED,\nTIMEOUT, ERROR, STOPPED")
-            notifier = Lambda("failure\nnotification Lambda")
+            rule = Eventbridge("Glue failure rule")
+            notifier = Lambda("alert Lambda")
             alarm = Cloudwatch("trigger errors alarm")
             topic = SimpleNotificationServiceSns("alert topic (KMS)")
         with Cluster("stack 1"):

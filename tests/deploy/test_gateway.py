@@ -18,6 +18,7 @@ from deploy.gateway import (
 
 GATEWAY_ARN = "arn:aws:storagegateway:eu-west-1:111122223333:gateway/sgw-12A3456B"
 SHARE_ARN = "arn:aws:storagegateway:eu-west-1:111122223333:share/share-ABCD1234"
+LOCATION = "arn:aws:s3:::skp-inbound-111122223333-eu-west-1"
 OUTPUTS = {
     "FileGatewayPublicIp": "198.51.100.7",
     "FileGatewayInstanceId": "i-0abc",
@@ -68,7 +69,9 @@ def test_fresh_gateway_is_activated_cached_and_shared(stubbed: tuple[object, Stu
          "FileShareName": OUTPUTS["InboundBucketName"]},
     )  # fmt: skip
     sleeps: list[float] = []
-    share = set_up_gateway(client, plan, fetch_key=lambda ip, region: "ABCDE-12345-FGHIJ-67890-KLMNO", sleep=sleeps.append)
+    share = set_up_gateway(
+        client, plan, fetch_key=lambda ip, region: "ABCDE-12345-FGHIJ-67890-KLMNO", sleep=sleeps.append
+    )
     assert share == SHARE_ARN
     assert sleeps == [10]
 
@@ -82,8 +85,8 @@ def test_second_run_keeps_the_gateway_and_share(stubbed: tuple[object, Stubber],
     stubber.add_response("list_file_shares", {"FileShareInfoList": [{"FileShareARN": SHARE_ARN}]},
                          {"GatewayARN": GATEWAY_ARN})  # fmt: skip
     stubber.add_response(
-        "describe_nfs_file_share_info",
-        {"NFSFileShareInfoList": [{"FileShareARN": SHARE_ARN, "LocationARN": f"arn:aws:s3:::{OUTPUTS['InboundBucketName']}"}]},
+        "describe_nfs_file_shares",
+        {"NFSFileShareInfoList": [{"FileShareARN": SHARE_ARN, "LocationARN": LOCATION}]},
         {"FileShareARNList": [SHARE_ARN]},
     )  # fmt: skip
 
