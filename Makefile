@@ -39,6 +39,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed java
 
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 # Spark needs a Java runtime; Glue 5.0 runs Java 17.
 java:
 	@if command -v java >/dev/null 2>&1; then exit 0; fi; \
@@ -58,13 +65,16 @@ test: setup lint
 
 PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks deploy images
 
-lint: $(VENV)/.installed
+# BC_SKIP_MAPPING keeps checkov offline (no Prisma Cloud guideline download).
+lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(PY) -m ruff check $(PY_SOURCES)
 	$(PY) -m ruff format --check $(PY_SOURCES)
 	$(PY) -m mypy
 	$(VENV)/bin/cfn-lint cf_templates/*.yml
 	$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- cf_templates/*.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -d cf_templates
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --framework github_actions -d .github/workflows
 
 data: $(VENV)/.installed
 	$(PY) -m benchmarks.generate_hits --size $(SIZE) --seed $(SEED) --output-dir $(BENCH_DIR)

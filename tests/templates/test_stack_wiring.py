@@ -43,6 +43,17 @@ def test_buckets_are_private_encrypted_versioned_and_tls_only(template: dict[str
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_data_buckets_log_access_to_the_access_log_bucket() -> None:
+    resources = STACK_2["Resources"]
+    for name in ("InboundBucket", "OutboundBucket"):
+        logging = resources[name]["Properties"]["LoggingConfiguration"]
+        assert logging["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
+    statements = resources["AccessLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    delivery = next(s for s in statements if s["Sid"] == "S3ServerAccessLogs")
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+
+
 def test_inbound_notifications_reach_the_trigger_on_every_create() -> None:
     resources = STACK_2["Resources"]
     configurations = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
