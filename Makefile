@@ -17,10 +17,11 @@ STACK ?= search-keyword-performance
 PARAMS ?= deploy/parameters.json
 CLIENT_CIDR ?=
 
-.PHONY: help setup java run test lint data bench package deploy gateway images clean
+.PHONY: help setup java run cli test lint data bench package deploy gateway images clean
 
 help:
-	@echo "make run    # the report of the bundled sample (ENGINE=spark|stream)"
+	@echo "make run    # the whole flow on a local AWS endpoint, on the sample (FILE=path for another)"
+	@echo "make cli    # the report straight from the CLI (ENGINE=spark|stream, FILE=path)"
 	@echo "make test   # the whole test suite"
 	@echo "make lint   # ruff and mypy"
 	@echo "make data SIZE=1GB   # deterministic synthetic hit data with its expected answer"
@@ -57,13 +58,21 @@ java:
 		exit 1; \
 	fi
 
+FILE ?= $(SAMPLE)
+
+# The whole deployed flow on this machine (moto server on 127.0.0.1): share -> inbound bucket ->
+# trigger -> Glue run on local Spark -> outbound bucket, or the failure alert.
 run: setup
-	$(PY) -m search_revenue $(SAMPLE) --output-dir $(OUT) --engine $(ENGINE)
+	$(PY) -m local_flow.run $(FILE)
+
+# The report straight from the command line, no AWS emulation.
+cli: setup
+	$(PY) -m search_revenue $(FILE) --output-dir $(OUT) --engine $(ENGINE)
 
 test: setup lint
 	$(PY) -m pytest
 
-PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks deploy images
+PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks deploy images local_flow
 
 # BC_SKIP_MAPPING keeps checkov offline (no Prisma Cloud guideline download).
 lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed

@@ -64,6 +64,25 @@ def start_spark(args: dict[str, str]) -> tuple[SparkSession, Any]:
     return glue_context.spark_session, job
 
 
+def stage_input(input_uri: str, scratch: Path) -> str:
+    """Off Glue, copy an `s3://` input to local disk and return its path; a local path stays.
+
+    Glue reads S3 natively. A local Spark would need the hadoop-aws and AWS SDK jars for `s3a`;
+    one boto3 download (which honours AWS_ENDPOINT_URL, e.g. the local endpoint) is simpler and
+    keeps the object's name, so compression is still told by its suffix.
+    """
+    if not input_uri.startswith(S3_SCHEME):
+        return input_uri
+    import boto3
+
+    bucket, _, key = input_uri.removeprefix(S3_SCHEME).partition("/")
+    staged = scratch / "input" / key.rsplit("/", 1)[-1]
+    staged.parent.mkdir(parents=True)
+    s3 = boto3.client("s3")
+    s3.download_file(Bucket=bucket, Key=key, Filename=str(staged))
+    return str(staged)
+
+
 def publish(local_dir: Path, output_uri: str, folder: str) -> list[str]:
     """Copy the run's files to `<output_uri>/<folder>/`: an S3 prefix on AWS, a directory locally."""
     published = []
@@ -98,8 +117,10 @@ def main(argv: list[str]) -> list[str]:
     report = SearchKeywordPerformance(config.settings, run_date=run_date)
     try:
         with tempfile.TemporaryDirectory(prefix="search-revenue-") as scratch:
-            report.run(config.input_uri, Path(scratch), engine="spark", spark=spark, source=config.input_uri)
-            published = publish(Path(scratch), config.output_uri, run_date.isoformat())
+            outputs = Path(scratch) / "outputs"
+            path = config.input_uri if job is not None else stage_input(config.input_uri, Path(scratch))
+            report.run(path, outputs, engine="spark", spark=spark, source=config.input_uri)
+            published = publish(outputs, config.output_uri, run_date.isoformat())
     except Exception:
         log.exception("job failed", extra=correlation)
         raise

@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from tests.lambdas.conftest import FAKE_AWS_ENV
-from tests.templates.cfn import TEMPLATES, load_template
+from tests.templates.cfn import TEMPLATES, load_template, template_for_moto
 
 # moto refuses to write the public /aws/service/... names, so the AMI parameters point to our own.
 GATEWAY_AMI_PARAMETER = "/test/storagegateway/ami/FILE_S3/latest"
@@ -58,13 +58,9 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         parameters = {"ArtifactBucketName": artifacts, "VpcId": vpc, "SubnetId": subnet, "OnPremCidr": "203.0.113.0/24",
                       "AlertEmail": "ops@example.com", "FileGatewayAmiId": GATEWAY_AMI_PARAMETER,
                       "OnPremAmiId": ON_PREM_AMI_PARAMETER}  # fmt: skip
-        template = load_template("cf_app_infra_stack_2.yml")
-        for parameter in template["Parameters"].values():
-            if parameter["Type"].startswith("AWS::SSM::Parameter::"):
-                del parameter["Default"]  # moto resolves defaults before the values passed in
         cloudformation.create_stack(
             StackName="skp",
-            TemplateBody=json.dumps(template),
+            TemplateBody=json.dumps(template_for_moto(load_template("cf_app_infra_stack_2.yml"))),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=["CAPABILITY_IAM"],
         )

@@ -58,8 +58,8 @@ def test_every_call_in_the_code_is_allowed(role_name: str) -> None:
     for path in CALLS[role_name]["code"]:
         for client, method in _CALL.findall((ROOT / path).read_text()):
             action = f"{CLIENT_SERVICES[client]}:{''.join(part.title() for part in method.split('_'))}"
-            if action == "s3:UploadFile":
-                action = "s3:PutObject"  # upload_file is PutObject (multipart for large files)
+            # The transfer helpers are PutObject and GetObject (in parts for large files).
+            action = {"s3:UploadFile": "s3:PutObject", "s3:DownloadFile": "s3:GetObject"}.get(action, action)
             assert action in allowed, (path, action)
 
 

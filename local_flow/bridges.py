@@ -1,0 +1,161 @@
+"""The few steps moto cannot do here, done the way AWS does them, with the real code.
+
+- the file gateway: a file that appears in the share folder is uploaded (multipart when large);
+- S3 -> Lambda: each object-created message of the notification queue goes to the real trigger
+  handler, with the function's environment as deployed;
+- Glue: each new run of the job executes the Glue script downloaded from its ScriptLocation, with
+  the run's arguments, on local Spark; a failed run emits the `Glue Job State Change` event Glue
+  would, on the default event bus;
+- EventBridge -> Lambda: each event of the failure rule's queue goes to the real failure handler;
+- SNS -> e-mail: the subscriber queue is read and the alert printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+LAMBDA_DIR: Final = ROOT / "lambda_functions"
+MULTIPART_THRESHOLD: Final = 8 << 20
+GLUE_STATE_CHANGE: Final = "Glue Job State Change"
+
+
+@dataclass(frozen=True)
+class LocalLambdaContext:
+    """The attributes of a Lambda context that Powertools reads."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "local-request"
+
+
+def load_handler(
+    module: str, function_name: str, environment: dict[str, str]
+) -> tuple[Callable[[dict[str, Any], object], Any], LocalLambdaContext]:
+    """Import a real handler with the function's environment, as the Lambda runtime would."""
+    os.environ.update(environment)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the flow prints its own steps
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))
+    handler_module = __import__(module)
+    handler_module._deps.cache_clear()
+    arn = boto3.client("lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
+    return handler_module.handler, LocalLambdaContext(function_name, arn)
+
+
+@dataclass
+class ShareWatcher:
+    """The file gateway's side of the share: files that appear (or change) in the folder."""
+
+    share: Path
+    seen: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.share.mkdir(parents=True, exist_ok=True)
+        self.seen = self._snapshot()  # what was there before the flow started is not new
+
+    def new_files(self) -> list[Path]:
+        """Files written since the last look, complete (size unchanged across two looks)."""
+        current = self._snapshot()
+        fresh = [self.share / name for name, state in sorted(current.items()) if self.seen.get(name) != state]
+        self.seen = current
+        return fresh
+
+    def _snapshot(self) -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in self.share.iterdir() if p.is_file()}
+
+
+def upload_to_inbound(path: Path, bucket: str, key: str, on_bytes: Callable[[int], None]) -> None:
+    """Upload as the file gateway does: one PUT for small files, multipart above 8 MiB."""
+    config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
+    boto3.client("s3").upload_file(Filename=str(path), Bucket=bucket, Key=key, Config=config, Callback=on_bytes)
+
+
+def drain_queue(queue_url: str, wait_s: int = 1) -> Iterator[dict[str, Any]]:
+    """Receive, yield and delete every message currently in a queue (bodies as JSON)."""
+    sqs = boto3.client("sqs")
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s)
+        batch = messages.get("Messages", [])
+        if not batch:
+            return
+        for message in batch:
+            yield json.loads(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@dataclass
+class GlueRunner:
+    """Runs each new run of the job with the real Glue script on local Spark."""
+
+    job_name: str
+    done: set[str] = field(default_factory=set)
+    process: subprocess.Popen[str] | None = None
+
+    def new_runs(self) -> list[dict[str, Any]]:
+        """Runs started since the last look."""
+        runs = boto3.client("glue").get_job_runs(JobName=self.job_name)["JobRuns"]
+        fresh = [run for run in runs if run["Id"] not in self.done]
+        self.done |= {run["Id"] for run in fresh}
+        return sorted(fresh, key=lambda run: run["StartedOn"])
+
+    def execute(self, run: dict[str, Any]) -> tuple[bool, str]:
+        """Run the job's script with the run's arguments; return (succeeded, error message)."""
+        job = boto3.client("glue").get_job(JobName=self.job_name)["Job"]
+        arguments = [*(item for name, value in run.get("Arguments", {}).items() for item in (name, value)),
+                     "--JOB_NAME", self.job_name, "--JOB_RUN_ID", run["Id"]]  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="local-glue-") as scratch:
+            script = Path(scratch) / "script.py"
+            bucket, _, key = job["Command"]["ScriptLocation"].removeprefix("s3://").partition("/")
+            boto3.client("s3").download_file(Bucket=bucket, Key=key, Filename=str(script))
+            self.process = subprocess.Popen([sys.executable, str(script), *arguments], stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+            _, stderr = self.process.communicate()
+            succeeded = self.process.returncode == 0
+            self.process = None
+        return succeeded, "" if succeeded else glue_error_message(stderr)
+
+    def stop(self) -> None:
+        """Stop a running script and everything it started (its JVM, its Python workers)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def glue_error_message(stderr: str) -> str:
+    """The error a failed run reports, as Glue's ErrorMessage does: the exception's last line."""
+    for line in reversed(stderr.splitlines()):
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if record.get("exception"):
+                return str(record["exception"]).strip().splitlines()[-1]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else "the job script failed without a message"
+
+
+def emit_glue_state_change(job_name: str, run_id: str, state: str, message: str) -> None:
+    """Put the event Glue emits when a run ends, on the default event bus."""
+    detail = {"jobName": job_name, "jobRunId": run_id, "state": state, "message": message,
+              "severity": "ERROR" if state != "SUCCEEDED" else "INFO"}  # fmt: skip
+    boto3.client("events").put_events(
+        Entries=[{"Source": "aws.glue", "DetailType": GLUE_STATE_CHANGE, "Detail": json.dumps(detail)}]
+    )

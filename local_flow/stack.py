@@ -1,0 +1,220 @@
+"""Stack 2 on the local endpoint: from the templates, and from the same template properties
+for what moto's CloudFormation skips (the Glue job, the SNS subscription).
+
+Bridges, one per gap moto leaves (it runs no Lambda code and no Glue script here):
+- the inbound bucket notifies an SQS queue instead of the trigger Lambda, with the template's
+  events and filters; `bridges.py` hands each message to the trigger handler;
+- the failure rule gets an SQS target beside its Lambda target, with the template's pattern;
+- a subscriber queue on the alert topic stands for the e-mail subscription.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import boto3
+
+from local_flow.templates import load_template, template_for_moto
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+GLUE_SCRIPT: Final = ROOT / "glue_jobs" / "search_revenue_glue_job.py"
+STACK_NAME: Final = "skp-local"
+ACCOUNT_ID: Final = "123456789012"
+ON_PREM_CIDR: Final = "127.0.0.0/8"
+# moto refuses to store the public /aws/service/... parameter names, so the AMI parameters of
+# stack 2 point to parameters of ours holding one of moto's images.
+AMI_PARAMETERS: Final = {"FileGatewayAmiId": "/local/storagegateway/ami", "OnPremAmiId": "/local/amazon-linux/ami"}
+_SUB_NAME = re.compile(r"\$\{([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Resolves Ref, Fn::Sub and Fn::GetAtt(…Arn) against a deployed stack."""
+
+    parameters: Mapping[str, str]
+    physical_ids: Mapping[str, str]
+    attributes: Mapping[str, str]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self._name(value["Ref"])
+        if set(value) == {"Fn::Sub"}:
+            text, extra = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+            return _SUB_NAME.sub(lambda match: str(extra.get(match.group(1)) or self._name(match.group(1))), text)
+        if set(value) == {"Fn::GetAtt"}:
+            return self.attributes[".".join(value["Fn::GetAtt"])]
+        return {key: self(item) for key, item in value.items()}
+
+    def _name(self, name: str) -> str:
+        pseudo = {"AWS::StackName": STACK_NAME, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws",
+                  "AWS::Region": boto3.session.Session().region_name or "us-east-1"}  # fmt: skip
+        if name in pseudo:
+            return pseudo[name]
+        if "." in name:
+            return self.attributes[name]
+        if name in self.parameters:
+            return str(self.parameters[name])
+        return self.physical_ids[name]
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """What the local flow talks to."""
+
+    inbound_bucket: str
+    outbound_bucket: str
+    artifact_bucket: str
+    job_name: str
+    topic_arn: str
+    inbound_events_queue: str
+    failure_events_queue: str
+    alert_inbox_queue: str
+    resolver: Resolver
+    template: Mapping[str, Any]
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """A function's environment from the template (moto leaves out what refers to the Glue job)."""
+        variables = self.template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+        return {name: str(value) for name, value in self.resolver(variables).items()}
+
+
+def _placeholder_zip(handler: str) -> bytes:
+    # moto checks that a function's code exists, but runs no Lambda code here: the bridges call
+    # the real handlers in-process.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{handler}.py", "# run in-process by local_flow.bridges\n")
+    return buffer.getvalue()
+
+
+def _queue(name: str) -> tuple[str, str]:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(url), str(arn)
+
+
+def deploy_local_stack() -> LocalStack:
+    """Create stacks 1 and 2 on the endpoint and bridge what moto cannot run."""
+    cloudformation = boto3.client("cloudformation")
+    cloudformation.create_stack(StackName=f"{STACK_NAME}-artifacts",
+                                TemplateBody=json.dumps(load_template("cf_app_infra_stack_1.yml")))  # fmt: skip
+    artifacts = _outputs(f"{STACK_NAME}-artifacts")["ArtifactBucketName"]
+    stack_2 = load_template("cf_app_infra_stack_2.yml")
+    defaults = {name: str(p["Default"]) for name, p in stack_2["Parameters"].items() if "Default" in p}
+    s3 = boto3.client("s3")
+    s3.upload_file(Filename=str(GLUE_SCRIPT), Bucket=artifacts, Key=defaults["GlueScriptKey"])
+    for key_parameter, handler in (("TriggerZipKey", "lambda_glue_job_trigger"),
+                                   ("NotifierZipKey", "lambda_glue_failure_notification")):  # fmt: skip
+        s3.put_object(Bucket=artifacts, Key=defaults[key_parameter], Body=_placeholder_zip(handler))
+    parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR}
+    cloudformation.create_stack(
+        StackName=STACK_NAME,
+        TemplateBody=json.dumps(template_for_moto(stack_2)),
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items() if k in stack_2["Parameters"]
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    resources = cloudformation.describe_stack_resources(StackName=STACK_NAME)["StackResources"]
+    # Types moto skips come back without ids; the Glue job is created below, the rest is not needed locally.
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if "PhysicalResourceId" in r}
+    iam = boto3.client("iam")
+    attributes = {f"{name}.Arn": iam.get_role(RoleName=physical[name])["Role"]["Arn"]
+                  for name, res in stack_2["Resources"].items() if res["Type"] == "AWS::IAM::Role"}  # fmt: skip
+    resolver = Resolver(parameters, physical, attributes)
+    job_name = _create_glue_job(stack_2, resolver)
+    resolver = Resolver(parameters, physical | {"GlueJob": job_name}, attributes)
+    return _bridge(stack_2, resolver, job_name)
+
+
+def _outputs(stack: str) -> dict[str, str]:
+    described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def _network_parameters() -> dict[str, str]:
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ssm = boto3.client("ssm")
+    for name in AMI_PARAMETERS.values():
+        ssm.put_parameter(Name=name, Value=image, Type="String", Overwrite=True)
+    return {"VpcId": vpc, "SubnetId": subnet} | AMI_PARAMETERS
+
+
+def _create_glue_job(stack_2: Mapping[str, Any], resolve: Resolver) -> str:
+    """Create the Glue job moto's CloudFormation skipped, from the template's own properties."""
+    properties = resolve(stack_2["Resources"]["GlueJob"]["Properties"])
+    boto3.client("glue").create_job(
+        Name=properties["Name"],
+        Description=properties["Description"],
+        Role=properties["Role"],
+        GlueVersion=properties["GlueVersion"],
+        WorkerType=properties["WorkerType"],
+        NumberOfWorkers=int(properties["NumberOfWorkers"]),
+        Timeout=int(properties["Timeout"]),
+        MaxRetries=int(properties["MaxRetries"]),
+        ExecutionProperty={"MaxConcurrentRuns": int(properties["ExecutionProperty"]["MaxConcurrentRuns"])},
+        Command=properties["Command"],
+        DefaultArguments={key: str(value) for key, value in properties["DefaultArguments"].items()},
+    )
+    return str(properties["Name"])
+
+
+def _filter_rules(rules: list[dict[str, str]]) -> list[dict[str, str]]:
+    # An empty prefix matches every key; moto's server fails on an empty rule value instead.
+    return [rule for rule in rules if rule["Value"]]
+
+
+def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> LocalStack:
+    resources = stack_2["Resources"]
+    inbound = resolve({"Ref": "InboundBucket"})
+    inbound_url, inbound_arn = _queue(f"{STACK_NAME}-inbound-events")
+    notifications = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+    queue_configurations = [
+        {"QueueArn": inbound_arn, "Events": [notification["Event"]],
+         "Filter": {"Key": {"FilterRules": _filter_rules(resolve(notification["Filter"]["S3Key"]["Rules"]))}}}
+        for notification in notifications
+    ]  # fmt: skip
+    boto3.client("s3").put_bucket_notification_configuration(
+        Bucket=inbound, NotificationConfiguration={"QueueConfigurations": queue_configurations}
+    )
+    failure_url, failure_arn = _queue(f"{STACK_NAME}-glue-failure-events")
+    rule = resources["GlueFailureRule"]["Properties"]
+    events = boto3.client("events")
+    rule_name = resolve({"Ref": "GlueFailureRule"})
+    events.put_rule(Name=rule_name, EventPattern=json.dumps(resolve(rule["EventPattern"])), State="ENABLED")
+    # moto cannot invoke the Lambda target (its invocation fails the whole PutEvents): the queue stands in.
+    lambda_targets = [target["Id"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
+    if lambda_targets:
+        events.remove_targets(Rule=rule_name, Ids=lambda_targets)
+    events.put_targets(Rule=rule_name, Targets=[{"Id": "local-failure-bridge", "Arn": failure_arn}])
+    topic = resolve({"Ref": "AlertTopic"})
+    inbox_url, inbox_arn = _queue(f"{STACK_NAME}-alert-inbox")
+    boto3.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn,
+                                  Attributes={"RawMessageDelivery": "false"})  # fmt: skip
+    return LocalStack(
+        inbound_bucket=inbound,
+        outbound_bucket=resolve({"Ref": "OutboundBucket"}),
+        artifact_bucket=resolve.parameters["ArtifactBucketName"],
+        job_name=job_name,
+        topic_arn=topic,
+        inbound_events_queue=inbound_url,
+        failure_events_queue=failure_url,
+        alert_inbox_queue=inbox_url,
+        resolver=resolve,
+        template=stack_2,
+    )
