@@ -10,11 +10,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE
+
+WORKED_EXAMPLE = "Search Engine Domain\tSearch Keyword\tRevenue\ngoogle.com\tipod\t480.00\nbing.com\tzune\t250.00\n"
 
 
 def run_local_flow(file: Path, share: Path) -> subprocess.CompletedProcess[str]:
@@ -40,3 +44,37 @@ def _flow_processes() -> set[int]:
         if any(marker in command for marker in markers):
             found.add(process.pid)
     return found
+
+
+def test_sample_travels_to_the_outbound_bucket(tmp_path: Path) -> None:
+    completed = run_local_flow(SAMPLE, tmp_path / "share")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    today = datetime.now(UTC).date().isoformat()
+    out = completed.stdout
+    assert f"/outbound/{today}/{today}_SearchKeywordPerformance.tab" in out
+    assert out.endswith(WORKED_EXAMPLE)
+    for step in ("file gateway uploaded", "S3 ObjectCreated -> trigger handler: Glue run", "SUCCEEDED"):
+        assert step in out
+
+
+def test_missing_columns_reach_the_alert_topic(tmp_path: Path) -> None:
+    bad = tmp_path / "2026-11-21_bad_hits.tsv"
+    bad.write_text("hit_time_gmt\tdate_time\tpagename\n1254033280\t2009-09-27 06:34:40\tHome\n")
+    completed = run_local_flow(bad, tmp_path / "share")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    alert = completed.stdout[completed.stdout.index("Subject:") :]
+    assert alert.startswith("Subject: Search keyword job FAILED: 2026-11-21_bad_hits.tsv")
+    assert "Input:     s3://skp-local-inbound-" in alert
+    assert "/2026-11-21_bad_hits.tsv" in alert
+    assert "missing required columns: event_list, ip, product_list, referrer, user_agent" in alert
+    assert "EventBridge rule -> failure handler" in completed.stdout
+
+
+@pytest.mark.parametrize("name", [".hit_data.tsv", "hit_data.csv"], ids=["hidden-name", "not-a-data-suffix"])
+def test_names_the_pipeline_ignores_start_no_run(tmp_path: Path, name: str) -> None:
+    ignored = tmp_path / name
+    ignored.write_bytes(SAMPLE.read_bytes())
+    completed = run_local_flow(ignored, tmp_path / "share")
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "Glue run" not in completed.stdout
+    assert "no run" in completed.stdout
