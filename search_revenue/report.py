@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Final, Protocol
 
 from search_revenue.errors import RejectThresholdExceededError
-from search_revenue.money import ZERO, format_revenue
+from search_revenue.money import ZERO, format_revenue, subtract_amounts
 
 TABLE_HEADER: Final = ("Search Engine Domain", "Search Keyword", "Revenue")
 
@@ -44,6 +44,23 @@ class RunTotals:
     attributed_revenue: Decimal
     unattributed_purchases: int
     unattributed_revenue: Decimal
+
+    @classmethod
+    def with_unattributed(
+        cls, *, rows_read: int, rejected: int, purchases: int, total_revenue: Decimal,
+        attributed_purchases: int, attributed_revenue: Decimal,
+    ) -> RunTotals:  # fmt: skip
+        """Totals whose unattributed part is what attribution did not credit (R7)."""
+        return cls(
+            rows_read=rows_read,
+            rejected=rejected,
+            purchases=purchases,
+            total_revenue=total_revenue,
+            attributed_purchases=attributed_purchases,
+            attributed_revenue=attributed_revenue,
+            unattributed_purchases=purchases - attributed_purchases,
+            unattributed_revenue=subtract_amounts(total_revenue, attributed_revenue),
+        )
 
 
 @dataclass(frozen=True, slots=True)

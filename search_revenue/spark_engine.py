@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from search_revenue.errors import AmountOverflowError, CorruptCompressionError, SearchRevenueError
 from search_revenue.hit_rows import FIELD_SEPARATOR, HitColumns, parse_header
-from search_revenue.money import ZERO, subtract_amounts, sum_amounts
+from search_revenue.money import ZERO, sum_amounts
 from search_revenue.report import (
     EngineResult,
     RejectedRow,
@@ -209,15 +209,13 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
     attributed_purchases = sum(int(row["purchases"]) for row in keyword_rows)
     attributed_revenue = sum_amounts(by_keyword.values())
-    totals = RunTotals(
+    totals = RunTotals.with_unattributed(
         rows_read=rows_read,
         rejected=rejected,
         purchases=purchases,
         total_revenue=total_revenue,
         attributed_purchases=attributed_purchases,
         attributed_revenue=attributed_revenue,
-        unattributed_purchases=purchases - attributed_purchases,
-        unattributed_revenue=subtract_amounts(total_revenue, attributed_revenue),
     )
     return EngineResult(rank_keyword_revenue(by_keyword), totals)
 

@@ -28,7 +28,7 @@ from search_revenue.hit_rows import (
     parse_header,
     read_line_batches,
 )
-from search_revenue.money import ZERO, add_amounts, subtract_amounts, sum_amounts
+from search_revenue.money import ZERO, add_amounts, sum_amounts
 from search_revenue.purchases import BadRevenueError, is_purchase, purchase_revenue
 from search_revenue.referrers import SearchReferral, parse_search_referrer
 from search_revenue.report import (
@@ -197,17 +197,13 @@ def _combine(partials: list[_PartialResult]) -> EngineResult:
     for partial in partials:
         for key, revenue in partial.attributed.by_keyword.items():
             by_keyword[key] = add_amounts(by_keyword.get(key, ZERO), revenue)
-    total_revenue = sum_amounts(p.total_revenue for p in partials)
-    attributed_revenue = sum_amounts(p.attributed.attributed_revenue for p in partials)
-    totals = RunTotals(
+    totals = RunTotals.with_unattributed(
         rows_read=sum(p.rows_read for p in partials),
         rejected=sum(p.rejected for p in partials),
         purchases=sum(p.purchases for p in partials),
-        total_revenue=total_revenue,
+        total_revenue=sum_amounts(p.total_revenue for p in partials),
         attributed_purchases=sum(p.attributed.attributed_purchases for p in partials),
-        attributed_revenue=attributed_revenue,
-        unattributed_purchases=sum(p.attributed.unattributed_purchases for p in partials),
-        unattributed_revenue=subtract_amounts(total_revenue, attributed_revenue),
+        attributed_revenue=sum_amounts(p.attributed.attributed_revenue for p in partials),
     )
     return EngineResult(rank_keyword_revenue(by_keyword), totals)
 

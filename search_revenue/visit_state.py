@@ -54,13 +54,11 @@ class _Visitor:
 
 @dataclass(slots=True)
 class AttributedRevenue:
-    """Revenue per (domain, keyword) and the attributed and unattributed totals (R7)."""
+    """Revenue per (domain, keyword) and the attributed totals (R7)."""
 
     by_keyword: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     attributed_purchases: int = 0
     attributed_revenue: Decimal = ZERO
-    unattributed_purchases: int = 0
-    unattributed_revenue: Decimal = ZERO
 
     def ranked(self) -> list[KeywordRevenue]:
         """Return the report rows (R8)."""
@@ -73,16 +71,12 @@ def attribute_visit(touches: Iterable[Touch], model: Attribution, into: Attribut
     for touch in sorted(touches):
         if touch.search is not None and (model == "last" or credited is None):
             credited = touch.search
-        if touch.revenue is None:
-            continue
-        if credited is None:
-            into.unattributed_purchases += 1
-            into.unattributed_revenue = add_amounts(into.unattributed_revenue, touch.revenue)
-        else:
-            into.attributed_purchases += 1
-            into.attributed_revenue = add_amounts(into.attributed_revenue, touch.revenue)
-            key = (credited.domain, credited.keyword)
-            into.by_keyword[key] = add_amounts(into.by_keyword.get(key, ZERO), touch.revenue)
+        if touch.revenue is None or credited is None:
+            continue  # a purchase with no search in its visit stays unattributed (R7)
+        into.attributed_purchases += 1
+        into.attributed_revenue = add_amounts(into.attributed_revenue, touch.revenue)
+        key = (credited.domain, credited.keyword)
+        into.by_keyword[key] = add_amounts(into.by_keyword.get(key, ZERO), touch.revenue)
 
 
 class VisitAttributor:
