@@ -7,10 +7,11 @@ set -euo pipefail
 stack="${1:?stack name}"
 params="${2:?parameters file}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
+dist="${DIST:-$here/dist}"
 python="${PYTHON:-python3}"
 
 [ -f "$params" ] || { echo "no parameters file $params: copy deploy/parameters.example.json and fill it in" >&2; exit 1; }
-[ -f "$here/dist/manifest.json" ] || { echo "no dist/manifest.json: run 'make package' first" >&2; exit 1; }
+[ -f "$dist/manifest.json" ] || { echo "no $dist/manifest.json: run 'make package' first" >&2; exit 1; }
 
 aws cloudformation deploy \
   --stack-name "$stack-artifacts" \
@@ -19,10 +20,10 @@ aws cloudformation deploy \
 
 artifacts="$(aws cloudformation describe-stacks --stack-name "$stack-artifacts" \
   --query "Stacks[0].Outputs[?OutputKey=='ArtifactBucketName'].OutputValue" --output text)"
-aws s3 cp "$here/dist/" "s3://$artifacts/" --recursive --exclude manifest.json --only-show-errors
+aws s3 cp "$dist/" "s3://$artifacts/" --recursive --exclude manifest.json --only-show-errors
 
 # Key=Value pairs: the parameters file, then the artifact bucket and the content-addressed keys.
-mapfile -t overrides < <("$python" - "$params" "$here/dist/manifest.json" "$artifacts" <<'PY'
+mapfile -t overrides < <("$python" - "$params" "$dist/manifest.json" "$artifacts" <<'PY'
 import json, sys
 params = json.load(open(sys.argv[1]))
 params.update(json.load(open(sys.argv[2])))
