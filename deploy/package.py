@@ -26,6 +26,8 @@ GLUE_SCRIPT: Final = ROOT / "glue_jobs" / "search_revenue_glue_job.py"
 LAMBDAS: Final = {
     "TriggerZipKey": ROOT / "lambda_functions" / "lambda_glue_job_trigger.py",
     "NotifierZipKey": ROOT / "lambda_functions" / "lambda_glue_failure_notification.py",
+    "LedgerZipKey": ROOT / "lambda_functions" / "lambda_glue_run_ledger.py",
+    "RetryZipKey": ROOT / "lambda_functions" / "lambda_glue_retry.py",
 }
 # The Lambda runtime has boto3; the zips carry what it lacks.
 LAMBDA_REQUIREMENTS: Final = ("aws-lambda-powertools",)

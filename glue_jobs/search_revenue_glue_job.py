@@ -119,7 +119,8 @@ def main(argv: list[str]) -> list[str]:
         with tempfile.TemporaryDirectory(prefix="search-revenue-") as scratch:
             outputs = Path(scratch) / "outputs"
             path = config.input_uri if job is not None else stage_input(config.input_uri, Path(scratch))
-            report.run(path, outputs, engine="spark", spark=spark, source=config.input_uri)
+            report.run(path, outputs, engine="spark", spark=spark, source=config.input_uri,
+                       source_version=config.input_version)  # fmt: skip
             published = publish(outputs, config.output_uri, run_date.isoformat())
     except Exception:
         log.exception("job failed", extra=correlation)

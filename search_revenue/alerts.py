@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
-from search_revenue.triggers import INPUT_URI_ARGUMENT
+from search_revenue.ledger import LedgerItem
+from search_revenue.runs import INPUT_URI_ARGUMENT
 
 FAILURE_STATES: Final = ("FAILED", "TIMEOUT", "ERROR", "STOPPED")
 GLUE_STATE_CHANGE: Final = "Glue Job State Change"
@@ -73,6 +74,27 @@ def alert_for_failure(failure: GlueFailure, job_run: Mapping[str, Any], region: 
             "",
             "What to do: read the error; fix or replace the input file and upload it again, or",
             "start the run again from the console once the cause is fixed.",
+        ]
+    )
+    return Alert(subject=subject, body=body)
+
+
+def alert_for_gave_up(item: LedgerItem, job_name: str, max_attempts: int) -> Alert:
+    """Compose the alert for an input whose retries are exhausted."""
+    name = item.pk.rsplit("/", 1)[-1]
+    subject = f"Search keyword job GAVE UP: {name}"[:SUBJECT_LIMIT]
+    body = "\n".join(
+        [
+            f"The search keyword performance job gave up on an input after {item.attempts} attempts"
+            f" (limit {max_attempts}).",
+            "",
+            f"Input:       {item.pk}",
+            f"Content:     {item.sk}",
+            f"Job:         {job_name}",
+            f"Last run id: {item.glue_run_id or '(none)'}",
+            f"Last error:  {item.last_error or '(none recorded)'}",
+            "",
+            f"What to do: fix the cause, then `make redrive KEY={item.pk}` (or upload a corrected file).",
         ]
     )
     return Alert(subject=subject, body=body)

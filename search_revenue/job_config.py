@@ -19,7 +19,7 @@ from search_revenue.settings import (
 
 REQUIRED_JOB_ARGS: Final = ("input_uri", "output_uri")
 OPTIONAL_JOB_ARGS: Final = (
-    "JOB_NAME", "run_date", "visit_timeout_s", "attribution", "max_reject_ratio", "search_engines",
+    "JOB_NAME", "run_date", "visit_timeout_s", "attribution", "max_reject_ratio", "search_engines", "input_version",
 )  # fmt: skip
 LOCAL_RUN_ID: Final = "local"
 
@@ -33,6 +33,7 @@ class JobConfig:
     run_id: str
     run_date: date | None
     settings: RuleSettings
+    input_version: str | None = None
 
     @classmethod
     def from_job_args(cls, args: Mapping[str, str]) -> JobConfig:
@@ -54,6 +55,7 @@ class JobConfig:
             run_id=args.get("JOB_RUN_ID") or LOCAL_RUN_ID,
             run_date=_date(args, "run_date"),
             settings=settings,
+            input_version=args.get("input_version") or None,
         )
 
 

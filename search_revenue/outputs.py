@@ -75,12 +75,14 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def summary_document(*, source: str, engine: str, run_date: date, result: EngineResult, seconds: float,
-                     settings: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def summary_document(*, source: str, source_version: str | None = None, engine: str, run_date: date,
+                     result: EngineResult, seconds: float, settings: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """Build the run summary: what was read, rejected, purchased, attributed (R2, R7)."""
     totals = result.totals
     return {
         "input": source,
+        # The outbound bucket is versioned; this names which upload of the input a report is for.
+        "input_version": source_version,
         "engine": engine,
         "run_date": run_date.isoformat(),
         "rows_read": totals.rows_read,

@@ -69,7 +69,7 @@ class SearchKeywordPerformance:
 
     def run(
         self, path: str, output_dir: Path, *, engine: Engine, spark: SparkSession | None = None,
-        source: str | None = None,
+        source: str | None = None, source_version: str | None = None,
     ) -> RunOutcome:  # fmt: skip
         """Compute the report of one input and write the table, rejects and summary into a directory.
 
@@ -86,6 +86,7 @@ class SearchKeywordPerformance:
         rejects_path = rejects.commit()
         summary = summary_document(
             source=source or path,
+            source_version=source_version,
             engine=engine,
             run_date=self.run_date,
             result=result,

@@ -1,25 +1,22 @@
-"""From an S3 object-created event to a Glue job run: pure parsing, and one boto3 call."""
+"""From an S3 object-created event to a Glue job run, through the run ledger."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from datetime import datetime
+from typing import Any, Final, Literal
 from urllib.parse import unquote_plus
 
 from search_revenue.lambda_config import TriggerConfig
+from search_revenue.ledger import InputObject, Ledger
+from search_revenue.runs import start_claimed
 
 log = logging.getLogger(__name__)
 
 OBJECT_CREATED_PREFIX: Final = "ObjectCreated:"
-INPUT_URI_ARGUMENT: Final = "--input_uri"
-
-
-class GlueStarter(Protocol):
-    """The one Glue call the trigger makes (a boto3 Glue client satisfies it)."""
-
-    def start_job_run(self, *, JobName: str, Arguments: Mapping[str, str]) -> Mapping[str, Any]: ...  # noqa: N803
+Decision = Literal["started", "released", "duplicate", "ignored"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +25,26 @@ class UploadedObject:
 
     bucket: str
     key: str
+    etag: str = ""
+    version_id: str | None = None
 
     @property
     def uri(self) -> str:
         """The object's `s3://` URI, as the Glue job reads it."""
         return f"s3://{self.bucket}/{self.key}"
+
+    def as_input(self) -> InputObject:
+        """The ledger's view of this upload: the object and its content."""
+        return InputObject(self.bucket, self.key, self.etag, self.version_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerOutcome:
+    """What the trigger did with one uploaded object."""
+
+    key: str
+    decision: Decision
+    run_id: str | None = None
 
 
 def uploaded_objects(event: Mapping[str, Any]) -> Iterator[UploadedObject]:
@@ -41,7 +53,13 @@ def uploaded_objects(event: Mapping[str, Any]) -> Iterator[UploadedObject]:
         if not str(record.get("eventName", "")).startswith(OBJECT_CREATED_PREFIX):
             continue
         s3 = record["s3"]
-        yield UploadedObject(bucket=s3["bucket"]["name"], key=unquote_plus(s3["object"]["key"], encoding="utf-8"))
+        obj = s3["object"]
+        yield UploadedObject(
+            bucket=s3["bucket"]["name"],
+            key=unquote_plus(obj["key"], encoding="utf-8"),
+            etag=str(obj.get("eTag", "")).strip('"'),
+            version_id=obj.get("versionId"),
+        )
 
 
 def is_data_key(key: str, config: TriggerConfig) -> bool:
@@ -52,9 +70,19 @@ def is_data_key(key: str, config: TriggerConfig) -> bool:
     return key.startswith(config.inbound_prefix) and name.lower().endswith(config.data_suffixes)
 
 
-def start_run(glue: GlueStarter, config: TriggerConfig, uploaded: UploadedObject) -> str:
-    """Start one Glue job run for an uploaded data file and return its run id."""
-    response = glue.start_job_run(JobName=config.glue_job_name, Arguments={INPUT_URI_ARGUMENT: uploaded.uri})
-    run_id = str(response["JobRunId"])
-    log.info("glue run started", extra={"run_id": run_id, "input_key": uploaded.key})
-    return run_id
+def handle_upload(
+    glue: Any, ledger: Ledger, config: TriggerConfig, uploaded: UploadedObject, now: datetime
+) -> TriggerOutcome:
+    """Claim a new upload in the ledger and start its run; a repeated event or content starts nothing.
+
+    Powertools' idempotency utility is not used here: it caches a handler's response for a time
+    window, while this needs a durable state per input that the retry path and redrive change.
+    """
+    if not is_data_key(uploaded.key, config):
+        return TriggerOutcome(uploaded.key, "ignored")
+    obj = uploaded.as_input()
+    if not ledger.claim_new(obj, now.date(), now):
+        log.info("duplicate upload; no new run", extra={"input_key": uploaded.key})
+        return TriggerOutcome(uploaded.key, "duplicate")
+    run_id = start_claimed(glue, ledger, config.glue_job_name, obj, now.date().isoformat(), now)
+    return TriggerOutcome(uploaded.key, "started" if run_id else "released", run_id)

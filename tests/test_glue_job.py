@@ -18,7 +18,7 @@ SCRIPT = ROOT / "glue_jobs" / "search_revenue_glue_job.py"
 
 def test_glue_script_writes_dated_outputs(tmp_path: Path) -> None:
     arguments = ["--input_uri", str(SAMPLE), "--output_uri", str(tmp_path), "--run_date", "2026-11-21",
-                 "--JOB_RUN_ID", "jr_test", "--attribution", "last"]  # fmt: skip
+                 "--JOB_RUN_ID", "jr_test", "--attribution", "last", "--input_version", "v42"]  # fmt: skip
     completed = subprocess.run([sys.executable, str(SCRIPT), *arguments], capture_output=True, text=True,
                                timeout=300, check=False)  # fmt: skip
     assert completed.returncode == 0, completed.stderr
@@ -27,6 +27,9 @@ def test_glue_script_writes_dated_outputs(tmp_path: Path) -> None:
         "google.com\tipod\t480.00",
         "bing.com\tzune\t250.00",
     ]
+    summary = json.loads((folder / "2026-11-21_SearchKeywordPerformance_summary.json").read_text())
+    assert summary["input"] == str(SAMPLE)
+    assert summary["input_version"] == "v42"
     logs = [json.loads(line) for line in completed.stderr.splitlines() if line.startswith("{")]
     started = next(log for log in logs if log["message"] == "job started")
     assert started["run_id"] == "jr_test"

@@ -22,16 +22,21 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_manifest_names_every_stack_parameter(dist: Path) -> None:
     manifest = json.loads((dist / "manifest.json").read_text())
-    assert set(manifest) == {"PackageWheelKey", "GlueScriptKey", "TriggerZipKey", "NotifierZipKey"}
+    assert set(manifest) == {"PackageWheelKey", "GlueScriptKey", "TriggerZipKey", "NotifierZipKey", "LedgerZipKey",
+                             "RetryZipKey"}  # fmt: skip
     for key in manifest.values():
         assert (dist / key).is_file()
     assert manifest["PackageWheelKey"].endswith("/search_revenue-1.0.0-py3-none-any.whl")
 
 
-@pytest.mark.parametrize("handler", ["lambda_glue_job_trigger", "lambda_glue_failure_notification"])
+HANDLER_KEYS = {"lambda_glue_job_trigger": "TriggerZipKey", "lambda_glue_failure_notification": "NotifierZipKey",
+                "lambda_glue_run_ledger": "LedgerZipKey", "lambda_glue_retry": "RetryZipKey"}  # fmt: skip
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLER_KEYS))
 def test_lambda_zip_imports_without_spark_or_tldextract(dist: Path, tmp_path: Path, handler: str) -> None:
     manifest = json.loads((dist / "manifest.json").read_text())
-    key = manifest["TriggerZipKey" if handler.endswith("trigger") else "NotifierZipKey"]
+    key = manifest[HANDLER_KEYS[handler]]
     with zipfile.ZipFile(dist / key) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path)

@@ -67,6 +67,26 @@ def glue_job(aws: None) -> str:
     return JOB_NAME
 
 
+LEDGER_TABLE = "run-ledger"
+
+
+@pytest.fixture
+def ledger_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The run ledger table, created from stack 2's own table properties."""
+    from local_flow.templates import load_template
+
+    properties = load_template("cf_app_infra_stack_2.yml")["Resources"]["RunLedgerTable"]["Properties"]
+    boto3.client("dynamodb").create_table(
+        TableName=LEDGER_TABLE,
+        BillingMode=properties["BillingMode"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        KeySchema=properties["KeySchema"],
+        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
+    )
+    monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
+    return LEDGER_TABLE
+
+
 @pytest.fixture
 def runs_stay_running(aws: None) -> Iterator[None]:
     """Keep moto's Glue runs RUNNING (by default they finish at once), so concurrency limits bite."""

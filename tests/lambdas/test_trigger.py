@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 import lambda_glue_job_trigger as trigger
 import pytest
-from botocore.exceptions import ClientError
 
 from search_revenue.lambda_config import TriggerConfig
+from search_revenue.ledger import RECEIVED, Ledger
 from search_revenue.triggers import UploadedObject, is_data_key, uploaded_objects
 from tests.lambdas.conftest import JOB_NAME, LambdaContext, load_event
 
@@ -38,6 +39,9 @@ def _run_arguments(run_id: str) -> dict[str, Any]:
     return dict(run["Arguments"])
 
 
+pytestmark = pytest.mark.usefixtures("ledger_table")
+
+
 def test_put_event_starts_a_run_with_the_input_uri(glue_job: str, lambda_context: LambdaContext) -> None:
     result = trigger.handler(load_event("s3_put.json"), lambda_context)
     run_id = result["started"]["hit_data.tsv"]
@@ -56,9 +60,9 @@ def test_key_that_is_not_data_starts_nothing(
 ) -> None:
     event = load_event("s3_put.json")
     event["Records"][0]["s3"]["object"]["key"] = "notes/readme.pdf"
-    assert trigger.handler(event, lambda_context) == {"started": {}}
+    assert trigger.handler(event, lambda_context) == {"started": {}, "decisions": {"notes/readme.pdf": "ignored"}}
     assert boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"] == []
-    ignored = [log for log in logs() if log["message"] == "ignored: not a data file"]
+    ignored = [log for log in logs() if log["message"] == "no run: ignored"]
     assert [log["input_key"] for log in ignored] == ["notes/readme.pdf"]
 
 
@@ -73,17 +77,46 @@ def test_started_run_is_logged_with_key_and_run_id(
 
 
 @pytest.mark.usefixtures("runs_stay_running")
-def test_throttled_start_is_logged_and_raised(
+def test_throttled_start_is_left_received_for_the_retry_path(
     glue_job: str, lambda_context: LambdaContext, logs: Callable[[], list[dict[str, Any]]]
 ) -> None:
     for _ in range(2):  # MaxConcurrentRuns is 2 in the fixture
         boto3.client("glue").start_job_run(JobName=JOB_NAME)
-    with pytest.raises(ClientError) as caught:
-        trigger.handler(load_event("s3_put.json"), lambda_context)
-    assert caught.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
-    failure = next(log for log in logs() if log["message"] == "could not start the glue run")
-    assert failure["input_key"] == "hit_data.tsv"
-    assert failure["level"] == "ERROR"
+    result = trigger.handler(load_event("s3_put.json"), lambda_context)
+    assert result == {"started": {}, "decisions": {"hit_data.tsv": "released"}}
+    [item] = Ledger(boto3.client("dynamodb"), "run-ledger").find("s3://inbound-bucket/hit_data.tsv")
+    assert item.status == RECEIVED
+    assert item.last_error is not None
+    assert item.last_error.startswith("ConcurrentRunsExceededException")
+    warning = next(log for log in logs() if log["message"] == "glue run not started; the retry path will start it")
+    assert warning["input_key"] == "hit_data.tsv"
+
+
+def test_same_event_twice_starts_one_run(glue_job: str, lambda_context: LambdaContext) -> None:
+    first = trigger.handler(load_event("s3_put.json"), lambda_context)
+    second = trigger.handler(load_event("s3_put.json"), lambda_context)
+    assert list(first["started"]) == ["hit_data.tsv"]
+    assert second == {"started": {}, "decisions": {"hit_data.tsv": "duplicate"}}
+    assert len(boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]) == 1
+
+
+def test_twenty_concurrent_duplicates_start_one_run(glue_job: str, lambda_context: LambdaContext) -> None:
+    event = load_event("s3_put.json")
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(lambda _: trigger.handler(event, lambda_context), range(20)))
+    assert sum(len(result["started"]) for result in results) == 1
+    assert sorted(result["decisions"]["hit_data.tsv"] for result in results).count("duplicate") == 19
+    assert len(boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]) == 1
+
+
+def test_changed_content_is_a_new_run(glue_job: str, lambda_context: LambdaContext) -> None:
+    event = load_event("s3_put.json")
+    trigger.handler(event, lambda_context)
+    event["Records"][0]["s3"]["object"].update(eTag="ffffffffffffffffffffffffffffffff", versionId="v2")
+    second = trigger.handler(event, lambda_context)
+    assert list(second["started"]) == ["hit_data.tsv"]
+    runs = boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]
+    assert sorted(run["Arguments"]["--input_version"] for run in runs) == ["3HL4kqtJlcpXroDTDmjVBH40Nrjfkd", "v2"]
 
 
 @pytest.mark.parametrize(
@@ -98,4 +131,7 @@ def test_is_data_key(key: str, expected: bool) -> None:
 def test_uploaded_objects_skips_non_create_records() -> None:
     event = load_event("s3_put.json")
     event["Records"].append({"eventName": "ObjectRemoved:Delete", "s3": {}})
-    assert list(uploaded_objects(event)) == [UploadedObject("inbound-bucket", "hit_data.tsv")]
+    [uploaded] = uploaded_objects(event)
+    assert uploaded == UploadedObject(
+        "inbound-bucket", "hit_data.tsv", "0123456789abcdef0123456789abcdef", "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+    )

@@ -46,8 +46,8 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         s3.put_object(
             Bucket=artifacts, Key="lambda/lambda_glue_job_trigger.zip", Body=_zip_of("lambda_glue_job_trigger.py")
         )
-        s3.put_object(Bucket=artifacts, Key="lambda/lambda_glue_failure_notification.zip",
-                      Body=_zip_of("lambda_glue_failure_notification.py"))  # fmt: skip
+        for handler in ("lambda_glue_failure_notification", "lambda_glue_run_ledger", "lambda_glue_retry"):
+            s3.put_object(Bucket=artifacts, Key=f"lambda/{handler}.zip", Body=_zip_of(f"{handler}.py"))
         ec2 = boto3.client("ec2")
         image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         ssm = boto3.client("ssm")
@@ -92,4 +92,6 @@ def test_stack_2_deploys_with_its_resources(deployed: dict[str, str]) -> None:
     }
     assert {"skp-file-gateway", "skp-on-prem-server"} <= names
     roles = {role["RoleName"] for role in boto3.client("iam").list_roles()["Roles"]}
-    assert sum(1 for role in roles if role.startswith("skp-")) == 4
+    assert sum(1 for role in roles if role.startswith("skp-")) == 6
+    tables = boto3.client("dynamodb").list_tables()["TableNames"]
+    assert deployed["RunLedgerTableName"] in tables

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
@@ -16,8 +17,10 @@ CALLS: dict[str, Any] = {
 }
 ROOT = TEMPLATES.parent
 # boto3 client variables in our code, and the IAM service prefix of each.
-CLIENT_SERVICES = {"glue": "glue", "sns": "sns", "s3": "s3", "sqs": "sqs"}
-_CALL = re.compile(r"\b(glue|sns|s3|sqs)\.([a-z_]+)\(")
+CLIENT_SERVICES = {"glue": "glue", "sns": "sns", "s3": "s3", "sqs": "sqs", "dynamodb": "dynamodb"}
+# A call, or a method passed on to be called (`self._conditional(self._dynamodb.put_item, ...)`).
+_CALL = re.compile(r"(?:\b|_)(glue|sns|s3|sqs|dynamodb)\.([a-z_]+)(?=\(|,)")
+_PAGINATED = re.compile(r"(?:\b|_)(dynamodb)\.get_paginator\(\"([a-z_]+)\"\)")
 
 
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,16 +59,41 @@ def test_role_resources_are_named(role_name: str) -> None:
 def test_every_call_in_the_code_is_allowed(role_name: str) -> None:
     allowed = set(CALLS[role_name]["actions"])
     for path in CALLS[role_name]["code"]:
-        for client, method in _CALL.findall((ROOT / path).read_text()):
+        source = _source_of(path)
+        calls = [call for call in _CALL.findall(source) if call[1] != "get_paginator"] + _PAGINATED.findall(source)
+        for client, method in calls:
             action = f"{CLIENT_SERVICES[client]}:{''.join(part.title() for part in method.split('_'))}"
             # The transfer helpers are PutObject and GetObject (in parts for large files).
             action = {"s3:UploadFile": "s3:PutObject", "s3:DownloadFile": "s3:GetObject"}.get(action, action)
             assert action in allowed, (path, action)
 
 
+def _source_of(reference: str) -> str:
+    """A whole file, or one function or method of it (`path:Qualified.name`)."""
+    path, _, qualified = reference.partition(":")
+    text = (ROOT / path).read_text()
+    if not qualified:
+        return text
+    scope: list[ast.stmt] = ast.parse(text).body
+    node: ast.AST | None = None
+    for name in qualified.split("."):
+        node = next(n for n in scope if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == name)
+        scope = node.body
+    segment = ast.get_source_segment(text, node) if node else None
+    assert segment, reference
+    return segment
+
+
 def test_the_code_calls_what_the_lambdas_need() -> None:
     # Guard the scanner itself: it must see the calls we know are there.
-    trigger = (ROOT / "search_revenue" / "triggers.py").read_text()
+    trigger = _source_of("search_revenue/runs.py:start_claimed")
     notifier = (ROOT / "lambda_functions" / "lambda_glue_failure_notification.py").read_text()
     assert ("glue", "start_job_run") in _CALL.findall(trigger)
     assert {("glue", "get_job_run"), ("sns", "publish")} <= set(_CALL.findall(notifier))
+
+
+def test_ledger_methods_map_to_their_dynamodb_actions() -> None:
+    # The per-function scan must tell the trigger's writes from the retry path's reads.
+    assert _PAGINATED.findall(_source_of("search_revenue/ledger.py:Ledger.with_status")) == [("dynamodb", "query")]
+    assert ("dynamodb", "put_item") in _CALL.findall(_source_of("search_revenue/ledger.py:Ledger.claim_new"))
+    assert _CALL.findall(_source_of("search_revenue/ledger.py:Ledger.mark_running")) == []

@@ -176,3 +176,27 @@ def test_templates_hold_no_account_region_or_network_ids() -> None:
         text = (TEMPLATES / name).read_text()
         for forbidden in (r"\b\d{12}\b", r"\b[a-z]{2}-[a-z]+-\d\b", r"\b(vpc|subnet|ami|sg)-[0-9a-f]{8,}\b"):
             assert re.search(forbidden, text) is None, (name, forbidden)
+
+
+def test_run_ledger_table_is_on_demand_recoverable_and_encrypted() -> None:
+    table = STACK_2["Resources"]["RunLedgerTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_status"
+
+
+def test_every_run_end_reaches_the_ledger_and_the_retry_path_runs_on_a_schedule() -> None:
+    resources = STACK_2["Resources"]
+    pattern = resources["GlueStateRule"]["Properties"]["EventPattern"]
+    assert set(pattern["detail"]["state"]) == {"SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "STOPPED"}
+    [target] = resources["GlueStateRule"]["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["LedgerFunction", "Arn"]}
+    schedule = resources["RetryScheduleRule"]["Properties"]
+    assert schedule["ScheduleExpression"] == {"Ref": "RetrySchedule"}
+    assert STACK_2["Parameters"]["RetrySchedule"]["Default"] == "rate(15 minutes)"
+    assert STACK_2["Parameters"]["MaxAttempts"]["Default"] == 3
+    for function in ("TriggerFunction", "LedgerFunction", "RetryFunction"):
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        assert variables["LEDGER_TABLE"] == {"Ref": "RunLedgerTable"}

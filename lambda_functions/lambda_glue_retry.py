@@ -1,0 +1,38 @@
+"""Every 15 minutes: restart inputs the ledger holds as RECEIVED or FAILED, or give up on them."""
+
+from __future__ import annotations
+
+import functools
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from search_revenue.alerts import alert_for_gave_up
+from search_revenue.lambda_config import LedgerConfig
+from search_revenue.ledger import Ledger
+from search_revenue.runs import retry_due
+
+logger = Logger(service="search-keyword-retry")
+
+
+@functools.cache
+def _deps() -> tuple[LedgerConfig, Any, Any, Ledger]:
+    config = LedgerConfig.from_env(os.environ)
+    ledger = Ledger(boto3.client("dynamodb"), config.ledger_table)
+    return config, boto3.client("glue"), boto3.client("sns"), ledger
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """One pass of the retry path; an alert for each input given up."""
+    config, glue, sns, ledger = _deps()
+    report = retry_due(glue, ledger, config.glue_job_name, config.max_attempts, datetime.now(UTC))
+    for item in report.gave_up:
+        alert = alert_for_gave_up(item, config.glue_job_name, config.max_attempts)
+        sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
+        logger.warning("gave up on an input", extra={"input_key": item.pk, "attempts": item.attempts})
+    logger.info("retry pass done", extra={"started": len(report.started), "waiting": report.still_waiting})
+    return {"started": report.started, "gave_up": [item.pk for item in report.gave_up]}

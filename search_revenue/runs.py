@@ -1,0 +1,145 @@
+"""Starting Glue runs through the ledger, and the retry path (issue: never lose or double-count).
+
+Shared by the trigger (new uploads), the scheduled retry Lambda and `make redrive`, so every
+start goes through the same claim -> start -> RUNNING or RECEIVED steps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from search_revenue.ledger import FAILED, RECEIVED, STARTING, InputObject, Ledger, LedgerItem, backoff
+
+log = logging.getLogger(__name__)
+
+INPUT_URI_ARGUMENT: Final = "--input_uri"
+INPUT_VERSION_ARGUMENT: Final = "--input_version"
+LEDGER_PK_ARGUMENT: Final = "--ledger_pk"
+LEDGER_SK_ARGUMENT: Final = "--ledger_sk"
+RUN_DATE_ARGUMENT: Final = "--run_date"
+# A STARTING claim older than this was left by a caller that died between claim and start.
+STALE_CLAIM: Final = timedelta(minutes=15)
+
+
+def run_arguments(obj: InputObject, run_date: str) -> dict[str, str]:
+    """The job arguments of one input: what to read, and where its ledger item is."""
+    return {
+        INPUT_URI_ARGUMENT: obj.uri,
+        INPUT_VERSION_ARGUMENT: obj.version_id or "",
+        LEDGER_PK_ARGUMENT: obj.pk,
+        LEDGER_SK_ARGUMENT: obj.sk,
+        RUN_DATE_ARGUMENT: run_date,
+    }
+
+
+def start_claimed(
+    glue: Any, ledger: Ledger, job_name: str, obj: InputObject, run_date: str, now: datetime
+) -> str | None:
+    """Start the Glue run of an input this caller has claimed; on a refused start, release it.
+
+    Returns the run id, or None when Glue refused (throttled, or any other error): the item is
+    then RECEIVED again with the error and a time for the retry path.
+    """
+    try:
+        response = glue.start_job_run(JobName=job_name, Arguments=run_arguments(obj, run_date))
+    except ClientError as err:
+        error = f"{err.response['Error']['Code']}: {err.response['Error'].get('Message', '')}"
+        ledger.release(obj, error, now, now + backoff(1))
+        log.warning("glue run not started; left for the retry path", extra={"input_key": obj.key, "error": error})
+        return None
+    run_id = str(response["JobRunId"])
+    ledger.mark_running(obj, run_id, now)
+    log.info("glue run started", extra={"run_id": run_id, "input_key": obj.key})
+    return run_id
+
+
+@dataclass
+class RetryReport:
+    """What one pass of the retry path did."""
+
+    started: dict[str, str] = field(default_factory=dict)
+    gave_up: list[LedgerItem] = field(default_factory=list)
+    still_waiting: int = 0
+
+
+def _is_due(item: LedgerItem, now: datetime) -> bool:
+    if item.status == STARTING:
+        return datetime.fromisoformat(item.updated_at) <= now - STALE_CLAIM
+    return item.next_attempt_at is None or datetime.fromisoformat(item.next_attempt_at) <= now
+
+
+def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: datetime) -> RetryReport:
+    """Restart RECEIVED inputs and FAILED ones below the attempt limit when due; give up at the limit."""
+    report = RetryReport()
+    for status in (RECEIVED, STARTING, FAILED):
+        for item in ledger.with_status(status):
+            if item.status == FAILED and item.attempts >= max_attempts:
+                if ledger.give_up(item, now):
+                    report.gave_up.append(item)
+                continue
+            if not _is_due(item, now):
+                report.still_waiting += 1
+                continue
+            if ledger.claim(item, now):
+                run_id = start_claimed(glue, ledger, job_name, item.input, item.run_date, now)
+                if run_id:
+                    report.started[item.pk] = run_id
+    return report
+
+
+def redrive(glue: Any, ledger: Ledger, job_name: str, pk: str, now: datetime) -> dict[str, str | None]:
+    """Restart one input by hand, whatever its status: newest content of the key first."""
+    items = sorted(ledger.find(pk), key=lambda item: item.updated_at, reverse=True)
+    if not items:
+        raise LookupError(f"{pk}: not in the run ledger")
+    item = items[0]
+    if not ledger.reset(item, now):
+        raise RuntimeError(f"{pk}: changed while redriving; try again")
+    fresh = ledger.get(item.pk, item.sk)
+    if fresh is None or not ledger.claim(fresh, now):
+        raise RuntimeError(f"{pk}: claimed by another caller; see make status")
+    return {pk: start_claimed(glue, ledger, job_name, item.input, date.fromisoformat(item.run_date).isoformat(), now)}
+
+
+def ledger_keys(arguments: Mapping[str, str]) -> tuple[str, str] | None:
+    """The ledger item a run belongs to, from its arguments (None for runs started by hand)."""
+    pk, sk = arguments.get(LEDGER_PK_ARGUMENT), arguments.get(LEDGER_SK_ARGUMENT)
+    return (pk, sk) if pk and sk else None
+
+
+END_STATES: Final = ("SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "STOPPED")
+
+
+def report_uri(output_uri: str, run_date: str) -> str:
+    """Where the job writes the report of a run date (the Glue script's `publish`)."""
+    from search_revenue.outputs import OutputNames
+
+    return f"{output_uri}/{run_date}/{OutputNames.for_run_date(date.fromisoformat(run_date)).table}"
+
+
+def record_run_end(ledger: Ledger, detail: Mapping[str, Any], job_run: Mapping[str, Any], output_uri: str,
+                   now: datetime) -> bool:  # fmt: skip
+    """Keep the ledger current from a `Glue Job State Change` event and the run it names.
+
+    SUCCEEDED records the report's URI; FAILED, TIMEOUT, ERROR and STOPPED record Glue's error
+    and when the retry path may try again. Returns False for runs outside the ledger and for
+    stale events (an older run of the same input).
+    """
+    state = str(detail.get("state"))
+    keys = ledger_keys(job_run.get("Arguments", {}))
+    if state not in END_STATES or keys is None:
+        return False
+    run_id = str(detail.get("jobRunId"))
+    if state == "SUCCEEDED":
+        run_date = job_run.get("Arguments", {}).get(RUN_DATE_ARGUMENT) or now.date().isoformat()
+        return ledger.record_end(*keys, run_id, "SUCCEEDED", now, output_key=report_uri(output_uri, run_date))
+    error = job_run.get("ErrorMessage") or detail.get("message") or state
+    item = ledger.get(*keys)
+    attempts = item.attempts if item else 1
+    return ledger.record_end(*keys, run_id, state, now, error=f"{state}: {error}", retry_at=now + backoff(attempts))

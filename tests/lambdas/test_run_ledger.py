@@ -1,0 +1,133 @@
+"""The run ledger through its handlers: state tracking, the retry path, giving up, redrive."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import lambda_glue_job_trigger as trigger
+import lambda_glue_retry as retry
+import lambda_glue_run_ledger as tracker
+import pytest
+
+from search_revenue.ledger import FAILED, GAVE_UP, RECEIVED, RUNNING, SUCCEEDED, Ledger, LedgerItem
+from search_revenue.runs import redrive, retry_due
+from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event
+
+KEY = "s3://inbound-bucket/hit_data.tsv"
+OUTPUT_URI = "s3://outbound-bucket/outbound"
+
+pytestmark = pytest.mark.usefixtures("ledger_table", "glue_job")
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch, alert_topic: str) -> None:
+    for name, value in {"GLUE_JOB_NAME": JOB_NAME, "OUTPUT_URI": OUTPUT_URI, "MAX_ATTEMPTS": "3",
+                        "ALERT_TOPIC_ARN": alert_topic}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    for module in (trigger, retry, tracker):
+        module._deps.cache_clear()
+
+
+def _ledger() -> Ledger:
+    return Ledger(boto3.client("dynamodb"), LEDGER_TABLE)
+
+
+def _item() -> LedgerItem:
+    [item] = _ledger().find(KEY)
+    return item
+
+
+def _end_event(run_id: str, state: str, message: str = "") -> dict[str, object]:
+    event = load_event("glue_job_failed.json")
+    event["detail"].update(jobName=JOB_NAME, jobRunId=run_id, state=state, message=message)
+    return event
+
+
+def _start(lambda_context: LambdaContext) -> str:
+    return str(trigger.handler(load_event("s3_put.json"), lambda_context)["started"]["hit_data.tsv"])
+
+
+def test_succeeded_run_records_the_report(lambda_context: LambdaContext) -> None:
+    run_id = _start(lambda_context)
+    assert _item().status == RUNNING
+    assert tracker.handler(_end_event(run_id, "SUCCEEDED"), lambda_context) == {"recorded": True}
+    item = _item()
+    assert item.status == SUCCEEDED
+    today = datetime.now(UTC).date().isoformat()
+    assert item.output_key == f"{OUTPUT_URI}/{today}/{today}_SearchKeywordPerformance.tab"
+    assert item.attempts == 1
+
+
+@pytest.mark.parametrize("state", ["FAILED", "TIMEOUT", "ERROR", "STOPPED"])
+def test_failed_states_record_the_error_and_a_retry_time(lambda_context: LambdaContext, state: str) -> None:
+    run_id = _start(lambda_context)
+    tracker.handler(_end_event(run_id, state, "MissingColumnsError: ip"), lambda_context)
+    item = _item()
+    assert item.status == FAILED
+    assert item.last_error == f"{state}: MissingColumnsError: ip"
+    assert item.next_attempt_at is not None
+
+
+def test_late_event_of_an_older_run_changes_nothing(lambda_context: LambdaContext) -> None:
+    older = _start(lambda_context)
+    newer = redrive(boto3.client("glue"), _ledger(), JOB_NAME, KEY, datetime.now(UTC))[KEY]
+    assert tracker.handler(_end_event(older, "FAILED"), lambda_context) == {"recorded": False}
+    item = _item()
+    assert item.status == RUNNING
+    assert item.glue_run_id == newer
+
+
+@pytest.mark.usefixtures("runs_stay_running")
+def test_throttled_start_is_started_later_by_the_retry_path(lambda_context: LambdaContext) -> None:
+    from moto.moto_api import state_manager
+
+    glue = boto3.client("glue")
+    for _ in range(2):
+        glue.start_job_run(JobName=JOB_NAME)
+    trigger.handler(load_event("s3_put.json"), lambda_context)
+    assert _item().status == RECEIVED
+    now = datetime.now(UTC)
+    assert retry_due(glue, _ledger(), JOB_NAME, 3, now).started == {}  # not due yet: backoff
+    state_manager.unset_transition(model_name="glue::job_run")  # the blocking runs finish
+    report = retry_due(glue, _ledger(), JOB_NAME, 3, now + timedelta(minutes=16))
+    assert list(report.started) == [KEY]
+    assert _item().status == RUNNING
+    run = glue.get_job_run(JobName=JOB_NAME, RunId=report.started[KEY])["JobRun"]
+    assert run["Arguments"]["--input_uri"] == KEY
+
+
+def test_failing_job_is_retried_then_given_up_with_an_alert(lambda_context: LambdaContext, alert_inbox: str) -> None:
+    glue = boto3.client("glue")
+    run_id = _start(lambda_context)
+    now = datetime.now(UTC)
+    for attempt in (1, 2, 3):
+        tracker.handler(_end_event(run_id, "FAILED", f"boom {attempt}"), lambda_context)
+        assert _item().status == FAILED
+        assert _item().attempts == attempt
+        if attempt < 3:
+            now += timedelta(hours=2)
+            run_id = retry_due(glue, _ledger(), JOB_NAME, 3, now).started[KEY]
+    assert retry.handler({}, lambda_context)["gave_up"] == [KEY]
+    assert _item().status == GAVE_UP
+    assert retry.handler({}, lambda_context)["gave_up"] == []  # once only
+    [message] = boto3.client("sqs").receive_message(QueueUrl=alert_inbox, MaxNumberOfMessages=10)["Messages"]
+    published = json.loads(message["Body"])
+    assert published["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+    assert "Last error:  FAILED: boom 3" in published["Message"]
+    assert f"make redrive KEY={KEY}" in published["Message"]
+    assert len(glue.get_job_runs(JobName=JOB_NAME)["JobRuns"]) == 3
+
+
+def test_redrive_restarts_an_input_given_up(lambda_context: LambdaContext) -> None:
+    glue = boto3.client("glue")
+    run_id = _start(lambda_context)
+    tracker.handler(_end_event(run_id, "FAILED"), lambda_context)
+    started = redrive(glue, _ledger(), JOB_NAME, KEY, datetime.now(UTC))
+    assert started[KEY]
+    item = _item()
+    assert item.status == RUNNING
+    assert item.glue_run_id == started[KEY]
+    with pytest.raises(LookupError, match="not in the run ledger"):
+        redrive(glue, _ledger(), JOB_NAME, "s3://inbound-bucket/other.tsv", datetime.now(UTC))
