@@ -17,11 +17,13 @@ STACK ?= search-keyword-performance
 PARAMS ?= deploy/parameters.json
 CLIENT_CIDR ?=
 
-.PHONY: help setup java run cli test lint data bench package deploy gateway images clean
+.PHONY: help setup java run cli status redrive test lint data bench package deploy gateway images clean
 
 help:
 	@echo "make run    # the whole flow on a local AWS endpoint, on the sample (FILE=path for another)"
 	@echo "make cli    # the report straight from the CLI (ENGINE=spark|stream, FILE=path)"
+	@echo "make status STACK=name        # recent runs from the run ledger (ENDPOINT=... for make run KEEP=1)"
+	@echo "make redrive STACK=name KEY=s3://bucket/key   # restart one input"
 	@echo "make test   # the whole test suite"
 	@echo "make lint   # ruff and mypy"
 	@echo "make data SIZE=1GB   # deterministic synthetic hit data with its expected answer"
@@ -63,7 +65,16 @@ FILE ?= $(SAMPLE)
 # The whole deployed flow on this machine (moto server on 127.0.0.1): share -> inbound bucket ->
 # trigger -> Glue run on local Spark -> outbound bucket, or the failure alert.
 run: setup
-	$(PY) -m local_flow.run $(FILE)
+	$(PY) -m local_flow.run $(FILE) $(if $(KEEP),--keep)
+
+# The run ledger by hand: on AWS (STACK), or on the endpoint `make run KEEP=1` prints (ENDPOINT, JOB).
+LEDGER_TARGET = --stack $(STACK) $(if $(ENDPOINT),--endpoint $(ENDPOINT)) $(if $(JOB),--job $(JOB))
+status: $(VENV)/.installed
+	$(PY) -m deploy.runs status $(LEDGER_TARGET)
+
+redrive: $(VENV)/.installed
+	@test -n "$(KEY)" || { echo "usage: make redrive STACK=name KEY=s3://bucket/key [ENDPOINT=... JOB=...]" >&2; exit 1; }
+	$(PY) -m deploy.runs redrive $(LEDGER_TARGET) --key $(KEY)
 
 # The report straight from the command line, no AWS emulation.
 cli: setup

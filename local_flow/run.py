@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import boto3
 from rich.console import Console
@@ -34,14 +34,22 @@ from local_flow.bridges import (
     upload_to_inbound,
 )
 from local_flow.endpoint import local_aws_endpoint
-from local_flow.stack import LocalStack, deploy_local_stack
+from local_flow.stack import STACK_NAME, LocalStack, deploy_local_stack
+from search_revenue.ledger import Ledger
 from search_revenue.outputs import OutputNames
+from search_revenue.runs import ledger_keys
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 SAMPLE: Final = ROOT / "data" / "hit_data.tsv"
 OUTBOUND_PREFIX: Final = "outbound"
 EXIT_OK, EXIT_ALERT, EXIT_NO_RUN, EXIT_TIMEOUT = 0, 1, 2, 3
 QUIET_AFTER_UPLOAD_S: Final = 5
+LOCAL_RETRY_PERIOD_S: Final = 30
+DECISION_TEXT: Final = {
+    "ignored": "not a data file; no run",
+    "duplicate": "this content was seen before (run ledger); no new run",
+    "released": "Glue refused the start; left RECEIVED for the retry path",
+}
 
 
 @dataclass
@@ -80,73 +88,140 @@ def drop_into_share(file: Path, share: Path) -> Path:
     return target
 
 
-def run_flow(file: Path, share: Path, timeout_s: float, console: Console) -> Outcome:
-    """Start the endpoint and the stack, drop the file, and follow it to a report or an alert."""
+@dataclass
+class Handlers:
+    """The real Lambda handlers, loaded with their functions' environments."""
+
+    trigger: Any
+    trigger_context: Any
+    notify: Any
+    notify_context: Any
+    track: Any
+    track_context: Any
+    retry: Any
+    retry_context: Any
+    last_retry: float = 0.0
+
+    @classmethod
+    def load(cls, stack: LocalStack) -> Handlers:
+        """Import the handlers as the Lambda runtime would."""
+        loaded = [
+            load_handler(module, stack.resolver({"Ref": logical_id}), stack.function_environment(logical_id))
+            for module, logical_id in (("lambda_glue_job_trigger", "TriggerFunction"),
+                                       ("lambda_glue_failure_notification", "NotifierFunction"),
+                                       ("lambda_glue_run_ledger", "LedgerFunction"),
+                                       ("lambda_glue_retry", "RetryFunction"))
+        ]  # fmt: skip
+        return cls(*loaded[0], *loaded[1], *loaded[2], *loaded[3])
+
+
+def run_flow(
+    files: list[Path], share: Path, timeout_s: float, console: Console, *, keep: bool = False
+) -> list[Outcome]:
+    """Start the endpoint and the stack, drop each file in turn and follow it to a report or an alert."""
     step = Steps(console)
     with local_aws_endpoint() as endpoint:
         step(f"local AWS endpoint (moto server) at {endpoint}")
         stack = deploy_local_stack()
         step(f"stack 2 created from the templates: inbound [bold]{stack.inbound_bucket}[/], "
              f"outbound [bold]{stack.outbound_bucket}[/], Glue job [bold]{stack.job_name}[/]")  # fmt: skip
+        handlers = Handlers.load(stack)
         runner = GlueRunner(stack.job_name)
+        gateway = ShareWatcher(share)
         try:
-            return _follow(file, share, stack, runner, step, timeout_s)
+            outcomes = [_follow(file, share, gateway, stack, handlers, runner, step, timeout_s) for file in files]
+            if keep:
+                _serve(endpoint, share, gateway, stack, handlers, runner, step)
+            return outcomes
         finally:
             runner.stop()
 
 
-def _follow(file: Path, share: Path, stack: LocalStack, runner: GlueRunner, step: Steps, timeout_s: float) -> Outcome:
-    trigger, trigger_context = load_handler(
-        "lambda_glue_job_trigger",
-        stack.resolver({"Ref": "TriggerFunction"}),
-        stack.function_environment("TriggerFunction"),
-    )
-    notify, notify_context = load_handler(
-        "lambda_glue_failure_notification",
-        stack.resolver({"Ref": "NotifierFunction"}),
-        stack.function_environment("NotifierFunction"),
-    )
-    gateway = ShareWatcher(share)
+def _serve(endpoint: str, share: Path, gateway: ShareWatcher, stack: LocalStack, handlers: Handlers,
+           runner: GlueRunner, step: Steps) -> None:  # fmt: skip
+    target = f"ENDPOINT={endpoint} STACK={STACK_NAME} JOB={stack.job_name}"
+    step(f"serving until Ctrl-C; in another shell: [bold]make status {target}[/] or "
+         f"[bold]make redrive {target} KEY=s3://...[/]; drop files into {share}/")  # fmt: skip
+    while True:
+        _pump(gateway, stack, handlers, runner, step)
+
+
+def _pump(
+    gateway: ShareWatcher, stack: LocalStack, handlers: Handlers, runner: GlueRunner, step: Steps
+) -> Outcome | None:
+    """One round over every bridge; returns how the current file ended, if it did."""
+    outcome: Outcome | None = None
+    for new_file in gateway.new_files():  # what the client writes into the share
+        _upload(new_file, stack, step)
+    for event in drain_queue(stack.inbound_events_queue):
+        if "Records" not in event:
+            continue  # S3's test event when the notification was configured
+        result = handlers.trigger(event, handlers.trigger_context)
+        for key, decision in result["decisions"].items():
+            run_id = result["started"].get(key)
+            step(f"S3 ObjectCreated -> trigger handler: {key}: " + (f"Glue run [bold]{run_id}[/] started" if run_id
+                 else DECISION_TEXT[decision]))  # fmt: skip
+            if decision in ("ignored", "duplicate"):
+                outcome = Outcome(EXIT_NO_RUN)
+    for run in runner.new_runs():
+        arguments = run.get("Arguments", {})
+        with step.spinner(f"  Glue run {run['Id'][:16]}... on local Spark: {arguments.get('--input_uri')}"):
+            succeeded, error = runner.execute(run)
+        state = "SUCCEEDED" if succeeded else "FAILED"
+        step(f"Glue run {run['Id']} {state}" + ("" if succeeded else f": {error}"))
+        emit_glue_state_change(stack.job_name, run["Id"], state, error)
+        step(f"Glue Job State Change ({state}) put on the default event bus")
+        if succeeded:
+            outcome = _report(stack, step, arguments.get("--run_date"))
+    for event in drain_queue(stack.state_events_queue):
+        recorded = handlers.track(event, handlers.track_context)["recorded"]
+        detail = event["detail"]
+        if recorded:
+            item = _ledger_item(stack, runner, detail["jobRunId"])
+            step(f"EventBridge rule -> run ledger handler: {item}")
+    for event in drain_queue(stack.failure_events_queue):
+        published = handlers.notify(event, handlers.notify_context)["published"]
+        step(f"EventBridge rule -> failure handler: alert {published} published to {stack.topic_arn}")
+    if time.monotonic() - handlers.last_retry > LOCAL_RETRY_PERIOD_S:  # stands for the 15-minute schedule
+        handlers.last_retry = time.monotonic()
+        report = handlers.retry({}, handlers.retry_context)
+        for key, run_id in report["started"].items():
+            step(f"retry handler: Glue run [bold]{run_id}[/] restarted for {key}")
+        for key in report["gave_up"]:
+            step(f"retry handler: gave up on {key}")
+    for envelope in drain_queue(stack.alert_inbox_queue):
+        step("SNS -> subscriber: alert received")
+        outcome = Outcome(EXIT_ALERT, alert=f"Subject: {envelope.get('Subject')}\n\n{envelope['Message']}")
+    return outcome
+
+
+def _ledger_item(stack: LocalStack, runner: GlueRunner, run_id: str) -> str:
+    run = boto3.client("glue").get_job_run(JobName=runner.job_name, RunId=run_id)["JobRun"]
+    keys = ledger_keys(run.get("Arguments", {}))
+    item = Ledger(boto3.client("dynamodb"), stack.ledger_table).get(*keys) if keys else None
+    return "no ledger item" if item is None else f"{item.pk} is {item.status} after {item.attempts} attempt(s)"
+
+
+def _follow(file: Path, share: Path, gateway: ShareWatcher, stack: LocalStack, handlers: Handlers,
+            runner: GlueRunner, step: Steps, timeout_s: float) -> Outcome:  # fmt: skip
     dropped = drop_into_share(file, share)
     step(f"file dropped into the share: {dropped}")
-    key = dropped.name
-    for new_file in gateway.new_files():
-        _upload(new_file, stack, step)
     deadline = time.monotonic() + timeout_s
-    quiet_since = time.monotonic()
-    started_any = False
+    quiet_until = time.monotonic() + QUIET_AFTER_UPLOAD_S
+    pending: Outcome | None = None
     while time.monotonic() < deadline:
-        for new_file in gateway.new_files():  # files the client writes while the flow runs
-            _upload(new_file, stack, step)
-        for event in drain_queue(stack.inbound_events_queue):
-            if "Records" not in event:
-                continue  # S3's test event when the notification was configured
-            result = trigger(event, trigger_context)
-            started_any |= bool(result["started"])
-            for record_key, run_id in result["started"].items():
-                step(f"S3 ObjectCreated -> trigger handler: Glue run [bold]{run_id}[/] started for {record_key}")
-            if not result["started"]:
-                step(f"S3 ObjectCreated -> trigger handler: {key} is not a data file; no run started")
-                return Outcome(EXIT_NO_RUN)
-        for run in runner.new_runs():
-            arguments = run.get("Arguments", {})
-            with step.spinner(f"  Glue run {run['Id'][:16]}... on local Spark: {arguments.get('--input_uri')}"):
-                succeeded, error = runner.execute(run)
-            if succeeded:
-                step(f"Glue run {run['Id']} SUCCEEDED")
-                return _report(stack, step)
-            step(f"Glue run {run['Id']} FAILED: {error}")
-            emit_glue_state_change(stack.job_name, run["Id"], "FAILED", error)
-            step("Glue Job State Change (FAILED) put on the default event bus")
-        for event in drain_queue(stack.failure_events_queue):
-            published = notify(event, notify_context)["published"]
-            step(f"EventBridge rule -> failure handler: alert {published} published to {stack.topic_arn}")
-        for envelope in drain_queue(stack.alert_inbox_queue):
-            step("SNS -> subscriber: alert received")
-            alert = f"Subject: {envelope.get('Subject')}\n\n{envelope['Message']}"
-            return Outcome(EXIT_ALERT, alert=alert)
-        if not started_any and time.monotonic() - quiet_since > QUIET_AFTER_UPLOAD_S:
-            step(f"no S3 event for {key}: the inbound bucket's notification filter does not match it; no run")
+        outcome = _pump(gateway, stack, handlers, runner, step)
+        if outcome is not None and outcome.status != EXIT_NO_RUN:
+            # Let the ledger and alert bridges catch up before the next file.
+            _pump(gateway, stack, handlers, runner, step)
+            return outcome
+        pending = outcome or pending
+        if runner.done and pending is None:
+            quiet_until = deadline  # a run is under way: wait for it
+        if time.monotonic() > quiet_until:
+            if pending is not None:
+                return pending
+            step(f"no S3 event for {dropped.name}: the bucket's notification filter does not match it; no run")
             return Outcome(EXIT_NO_RUN)
     step(f"timed out after {timeout_s:.0f} s")
     return Outcome(EXIT_TIMEOUT)
@@ -162,8 +237,8 @@ def _upload(path: Path, stack: LocalStack, step: Steps) -> None:
     step(f"file gateway uploaded {size:,} bytes{multipart} to s3://{stack.inbound_bucket}/{path.name}")
 
 
-def _report(stack: LocalStack, step: Steps) -> Outcome:
-    run_date = datetime.now(UTC).date()
+def _report(stack: LocalStack, step: Steps, run_date_text: str | None) -> Outcome:
+    run_date = date.fromisoformat(run_date_text) if run_date_text else datetime.now(UTC).date()
     names = OutputNames.for_run_date(run_date)
     key = f"{OUTBOUND_PREFIX}/{run_date.isoformat()}/{names.table}"
     body = boto3.client("s3").get_object(Bucket=stack.outbound_bucket, Key=key)["Body"].read().decode("utf-8")
@@ -174,25 +249,37 @@ def _report(stack: LocalStack, step: Steps) -> Outcome:
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("file", nargs="?", type=Path, default=SAMPLE, help="hit data file [the bundled sample]")
+    parser.add_argument("files", nargs="*", type=Path, help="hit data files, dropped in turn [the bundled sample]")
     parser.add_argument("--share", type=Path, default=ROOT / "nfs_share", help="the folder standing for the NFS share")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--keep", action="store_true", help="keep the local system serving until Ctrl-C")
     args = parser.parse_args(argv)
+    files = args.files or [SAMPLE]
     console = Console(soft_wrap=True)
-    if not args.file.is_file():
-        console.print(f"error: {args.file}: no such file")
+    missing = [file for file in files if not file.is_file()]
+    if missing:
+        console.print(f"error: {missing[0]}: no such file")
         return EXIT_NO_RUN
     try:
-        outcome = run_flow(args.file, args.share, args.timeout, console)
+        outcomes = run_flow(files, args.share, args.timeout, console, keep=args.keep)
     except KeyboardInterrupt:
         console.print("interrupted: the endpoint and every process started are stopped")
         return 130
     # The report and the alert go out verbatim: tabs stay tabs.
-    if outcome.report is not None:
-        print(outcome.report, end="", flush=True)
-    if outcome.alert is not None:
-        print(outcome.alert, flush=True)
-    return outcome.status
+    for outcome in outcomes:
+        if outcome.report is not None:
+            print(outcome.report, end="", flush=True)
+        if outcome.alert is not None:
+            print(outcome.alert, flush=True)
+    return overall_status([outcome.status for outcome in outcomes])
+
+
+def overall_status(statuses: list[int]) -> int:
+    """An alert or a timeout wins; then any report; no run at all is 2."""
+    for status in (EXIT_ALERT, EXIT_TIMEOUT, EXIT_OK):
+        if status in statuses:
+            return status
+    return EXIT_NO_RUN
 
 
 if __name__ == "__main__":

@@ -76,9 +76,11 @@ class LocalStack:
     outbound_bucket: str
     artifact_bucket: str
     job_name: str
+    ledger_table: str
     topic_arn: str
     inbound_events_queue: str
     failure_events_queue: str
+    state_events_queue: str
     alert_inbox_queue: str
     resolver: Resolver
     template: Mapping[str, Any]
@@ -115,8 +117,9 @@ def deploy_local_stack() -> LocalStack:
     defaults = {name: str(p["Default"]) for name, p in stack_2["Parameters"].items() if "Default" in p}
     s3 = boto3.client("s3")
     s3.upload_file(Filename=str(GLUE_SCRIPT), Bucket=artifacts, Key=defaults["GlueScriptKey"])
-    for key_parameter, handler in (("TriggerZipKey", "lambda_glue_job_trigger"),
-                                   ("NotifierZipKey", "lambda_glue_failure_notification")):  # fmt: skip
+    handlers = {"TriggerZipKey": "lambda_glue_job_trigger", "NotifierZipKey": "lambda_glue_failure_notification",
+                "LedgerZipKey": "lambda_glue_run_ledger", "RetryZipKey": "lambda_glue_retry"}  # fmt: skip
+    for key_parameter, handler in handlers.items():
         s3.put_object(Bucket=artifacts, Key=defaults[key_parameter], Body=_placeholder_zip(handler))
     parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR}
     cloudformation.create_stack(
@@ -174,6 +177,26 @@ def _create_glue_job(stack_2: Mapping[str, Any], resolve: Resolver) -> str:
     return str(properties["Name"])
 
 
+def events_client() -> Any:
+    """An EventBridge client on the current endpoint."""
+    return boto3.client("events")
+
+
+def _rule_to_queue(resources: Mapping[str, Any], resolve: Resolver, logical_id: str, queue_name: str) -> str:
+    """Give a rule of the template an SQS target in place of its Lambda target, with its own pattern."""
+    url, arn = _queue(queue_name)
+    events = boto3.client("events")
+    rule_name = resolve({"Ref": logical_id})
+    pattern = resolve(resources[logical_id]["Properties"]["EventPattern"])
+    events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern), State="ENABLED")
+    # moto cannot invoke a Lambda target (its invocation fails the whole PutEvents): the queue stands in.
+    lambda_targets = [target["Id"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
+    if lambda_targets:
+        events.remove_targets(Rule=rule_name, Ids=lambda_targets)
+    events.put_targets(Rule=rule_name, Targets=[{"Id": "local-bridge", "Arn": arn}])
+    return url
+
+
 def _filter_rules(rules: list[dict[str, str]]) -> list[dict[str, str]]:
     # An empty prefix matches every key; moto's server fails on an empty rule value instead.
     return [rule for rule in rules if rule["Value"]]
@@ -192,16 +215,14 @@ def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> Loc
     boto3.client("s3").put_bucket_notification_configuration(
         Bucket=inbound, NotificationConfiguration={"QueueConfigurations": queue_configurations}
     )
-    failure_url, failure_arn = _queue(f"{STACK_NAME}-glue-failure-events")
-    rule = resources["GlueFailureRule"]["Properties"]
-    events = boto3.client("events")
-    rule_name = resolve({"Ref": "GlueFailureRule"})
-    events.put_rule(Name=rule_name, EventPattern=json.dumps(resolve(rule["EventPattern"])), State="ENABLED")
-    # moto cannot invoke the Lambda target (its invocation fails the whole PutEvents): the queue stands in.
-    lambda_targets = [target["Id"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
-    if lambda_targets:
-        events.remove_targets(Rule=rule_name, Ids=lambda_targets)
-    events.put_targets(Rule=rule_name, Targets=[{"Id": "local-failure-bridge", "Arn": failure_arn}])
+    failure_url = _rule_to_queue(resources, resolve, "GlueFailureRule", f"{STACK_NAME}-glue-failure-events")
+    state_url = _rule_to_queue(resources, resolve, "GlueStateRule", f"{STACK_NAME}-glue-state-events")
+    # moto runs no schedules, and a rule without a pattern would hand every event to its Lambda
+    # target: the flow calls the retry handler itself, on a short local period.
+    schedule = resolve({"Ref": "RetryScheduleRule"})
+    scheduled = [target["Id"] for target in events_client().list_targets_by_rule(Rule=schedule)["Targets"]]
+    if scheduled:
+        events_client().remove_targets(Rule=schedule, Ids=scheduled)
     topic = resolve({"Ref": "AlertTopic"})
     inbox_url, inbox_arn = _queue(f"{STACK_NAME}-alert-inbox")
     boto3.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn,
@@ -211,9 +232,11 @@ def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> Loc
         outbound_bucket=resolve({"Ref": "OutboundBucket"}),
         artifact_bucket=resolve.parameters["ArtifactBucketName"],
         job_name=job_name,
+        ledger_table=resolve({"Ref": "RunLedgerTable"}),
         topic_arn=topic,
         inbound_events_queue=inbound_url,
         failure_events_queue=failure_url,
+        state_events_queue=state_url,
         alert_inbox_queue=inbox_url,
         resolver=resolve,
         template=stack_2,

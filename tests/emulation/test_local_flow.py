@@ -21,9 +21,9 @@ from tests.conftest import ROOT, SAMPLE
 WORKED_EXAMPLE = "Search Engine Domain\tSearch Keyword\tRevenue\ngoogle.com\tipod\t480.00\nbing.com\tzune\t250.00\n"
 
 
-def run_local_flow(file: Path, share: Path) -> subprocess.CompletedProcess[str]:
+def run_local_flow(*files: Path, share: Path) -> subprocess.CompletedProcess[str]:
     before = _flow_processes()
-    command = [sys.executable, "-m", "local_flow.run", str(file), "--share", str(share), "--timeout", "300"]
+    command = [sys.executable, "-m", "local_flow.run", *map(str, files), "--share", str(share), "--timeout", "300"]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=400, check=False)
     # A JVM notices its Python driver is gone within a moment; give it that long, no more.
     deadline = time.monotonic() + 15
@@ -47,20 +47,21 @@ def _flow_processes() -> set[int]:
 
 
 def test_sample_travels_to_the_outbound_bucket(tmp_path: Path) -> None:
-    completed = run_local_flow(SAMPLE, tmp_path / "share")
+    completed = run_local_flow(SAMPLE, share=tmp_path / "share")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     today = datetime.now(UTC).date().isoformat()
     out = completed.stdout
     assert f"/outbound/{today}/{today}_SearchKeywordPerformance.tab" in out
     assert out.endswith(WORKED_EXAMPLE)
-    for step in ("file gateway uploaded", "S3 ObjectCreated -> trigger handler: Glue run", "SUCCEEDED"):
+    ledger_step = "run ledger handler: s3://skp-local-inbound-123456789012-us-east-1/hit_data.tsv is SUCCEEDED"
+    for step in ("file gateway uploaded", "S3 ObjectCreated -> trigger handler: hit_data.tsv: Glue run", ledger_step):
         assert step in out
 
 
 def test_missing_columns_reach_the_alert_topic(tmp_path: Path) -> None:
     bad = tmp_path / "2026-11-21_bad_hits.tsv"
     bad.write_text("hit_time_gmt\tdate_time\tpagename\n1254033280\t2009-09-27 06:34:40\tHome\n")
-    completed = run_local_flow(bad, tmp_path / "share")
+    completed = run_local_flow(bad, share=tmp_path / "share")
     assert completed.returncode == 1, completed.stdout + completed.stderr
     alert = completed.stdout[completed.stdout.index("Subject:") :]
     assert alert.startswith("Subject: Search keyword job FAILED: 2026-11-21_bad_hits.tsv")
@@ -74,7 +75,20 @@ def test_missing_columns_reach_the_alert_topic(tmp_path: Path) -> None:
 def test_names_the_pipeline_ignores_start_no_run(tmp_path: Path, name: str) -> None:
     ignored = tmp_path / name
     ignored.write_bytes(SAMPLE.read_bytes())
-    completed = run_local_flow(ignored, tmp_path / "share")
+    completed = run_local_flow(ignored, share=tmp_path / "share")
     assert completed.returncode == 2, completed.stdout + completed.stderr
     assert "Glue run" not in completed.stdout
     assert "no run" in completed.stdout
+
+
+def test_same_file_twice_is_one_run_and_a_changed_file_another(tmp_path: Path) -> None:
+    changed = tmp_path / "changed" / SAMPLE.name
+    changed.parent.mkdir()
+    changed.write_bytes(SAMPLE.read_bytes().replace(b"\t1\t", b"\t2\t"))  # no purchases left
+    completed = run_local_flow(SAMPLE, SAMPLE, changed, share=tmp_path / "share")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert out.count("trigger handler: hit_data.tsv: Glue run") == 2
+    assert out.count("this content was seen before (run ledger); no new run") == 1
+    assert out.count("is SUCCEEDED after 1 attempt(s)") == 2
+    assert out.endswith(WORKED_EXAMPLE + "Search Engine Domain\tSearch Keyword\tRevenue\n")
