@@ -10,6 +10,7 @@ from pathlib import Path
 from diagrams import Cluster, Diagram, Edge
 from diagrams.aws.analytics import Glue
 from diagrams.aws.compute import EC2, Lambda
+from diagrams.aws.database import Dynamodb
 from diagrams.aws.integration import Eventbridge, SimpleNotificationServiceSns, SimpleQueueServiceSqs
 from diagrams.aws.management import Cloudwatch
 from diagrams.aws.storage import S3, StorageGateway
@@ -36,6 +37,11 @@ def draw() -> None:
             rule = Eventbridge("Glue failure rule")
             notifier = Lambda("alert Lambda")
             alarm = Cloudwatch("trigger errors alarm")
+            ledger = Dynamodb("run ledger")
+            state_rule = Eventbridge("Glue state rule")
+            ledger_lambda = Lambda("ledger Lambda")
+            schedule = Eventbridge("every 15 min")
+            retry = Lambda("retry Lambda")
             topic = SimpleNotificationServiceSns("alert topic (KMS)")
         with Cluster("stack 1"):
             artifacts = S3("artifact bucket\nscript, wheel, zips")
@@ -48,6 +54,11 @@ def draw() -> None:
         job >> Edge(label=".tab, summary") >> outbound
         job >> Edge(label="state change") >> rule >> notifier >> Edge(label="Publish") >> topic
         trigger >> Edge(style="dashed") >> alarm >> topic
+        trigger >> Edge(label="claim (conditional)") >> ledger
+        job >> Edge(label="run ended") >> state_rule >> ledger_lambda >> ledger
+        schedule >> retry >> Edge(label="RECEIVED / FAILED") >> ledger
+        retry >> Edge(label="StartJobRun") >> job
+        retry >> Edge(style="dashed", label="GAVE_UP") >> topic
         topic >> Edge(label="e-mail") >> client
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import unquote_plus
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -82,6 +83,22 @@ def upload_to_inbound(path: Path, bucket: str, key: str, on_bytes: Callable[[int
     """Upload as the file gateway does: one PUT for small files, multipart above 8 MiB."""
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
     boto3.client("s3").upload_file(Filename=str(path), Bucket=bucket, Key=key, Config=config, Callback=on_bytes)
+
+
+def with_version_ids(event: dict[str, Any]) -> dict[str, Any]:
+    """Add `object.versionId` to an S3 event, as AWS does for a versioned bucket and moto does not.
+
+    The flow handles one upload at a time, so the object's current version is the one the event is for.
+    """
+    s3 = boto3.client("s3")
+    for record in event.get("Records", []):
+        obj = record["s3"]["object"]
+        if "versionId" not in obj:
+            key = unquote_plus(obj["key"])
+            head = s3.head_object(Bucket=record["s3"]["bucket"]["name"], Key=key)
+            if head.get("VersionId"):
+                obj["versionId"] = head["VersionId"]
+    return event
 
 
 def drain_queue(queue_url: str, wait_s: int = 1) -> Iterator[dict[str, Any]]:

@@ -10,6 +10,7 @@ file started no run (a name the pipeline ignores); 3 on a timeout.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -32,6 +33,7 @@ from local_flow.bridges import (
     emit_glue_state_change,
     load_handler,
     upload_to_inbound,
+    with_version_ids,
 )
 from local_flow.endpoint import local_aws_endpoint
 from local_flow.stack import STACK_NAME, LocalStack, deploy_local_stack
@@ -156,7 +158,7 @@ def _pump(
     for event in drain_queue(stack.inbound_events_queue):
         if "Records" not in event:
             continue  # S3's test event when the notification was configured
-        result = handlers.trigger(event, handlers.trigger_context)
+        result = handlers.trigger(with_version_ids(event), handlers.trigger_context)
         for key, decision in result["decisions"].items():
             run_id = result["started"].get(key)
             step(f"S3 ObjectCreated -> trigger handler: {key}: " + (f"Glue run [bold]{run_id}[/] started" if run_id
@@ -241,8 +243,13 @@ def _report(stack: LocalStack, step: Steps, run_date_text: str | None) -> Outcom
     run_date = date.fromisoformat(run_date_text) if run_date_text else datetime.now(UTC).date()
     names = OutputNames.for_run_date(run_date)
     key = f"{OUTBOUND_PREFIX}/{run_date.isoformat()}/{names.table}"
-    body = boto3.client("s3").get_object(Bucket=stack.outbound_bucket, Key=key)["Body"].read().decode("utf-8")
-    step(f"report in the outbound bucket: s3://{stack.outbound_bucket}/{key}")
+    s3 = boto3.client("s3")
+    report = s3.get_object(Bucket=stack.outbound_bucket, Key=key)
+    body = report["Body"].read().decode("utf-8")
+    step(f"report in the outbound bucket: s3://{stack.outbound_bucket}/{key} (version {report.get('VersionId')})")
+    summary_key = f"{OUTBOUND_PREFIX}/{run_date.isoformat()}/{names.summary}"
+    summary = json.loads(s3.get_object(Bucket=stack.outbound_bucket, Key=summary_key)["Body"].read())
+    step(f"summary beside it names the input {summary['input']} version {summary['input_version']}")
     return Outcome(EXIT_OK, report_key=key, report=body)
 
 

@@ -202,8 +202,18 @@ def _filter_rules(rules: list[dict[str, str]]) -> list[dict[str, str]]:
     return [rule for rule in rules if rule["Value"]]
 
 
+def _versioning(resources: Mapping[str, Any], resolve: Resolver) -> None:
+    """moto's CloudFormation ignores bucket versioning: set it from the template's own property."""
+    s3 = boto3.client("s3")
+    for logical_id, resource in resources.items():
+        status = resource["Properties"].get("VersioningConfiguration", {}).get("Status")
+        if resource["Type"] == "AWS::S3::Bucket" and status:
+            s3.put_bucket_versioning(Bucket=resolve({"Ref": logical_id}), VersioningConfiguration={"Status": status})
+
+
 def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> LocalStack:
     resources = stack_2["Resources"]
+    _versioning(resources, resolve)
     inbound = resolve({"Ref": "InboundBucket"})
     inbound_url, inbound_arn = _queue(f"{STACK_NAME}-inbound-events")
     notifications = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]

@@ -7,6 +7,7 @@ loopback port and stops it, with the Spark job it started, before it exits.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -91,4 +92,10 @@ def test_same_file_twice_is_one_run_and_a_changed_file_another(tmp_path: Path) -
     assert out.count("trigger handler: hit_data.tsv: Glue run") == 2
     assert out.count("this content was seen before (run ledger); no new run") == 1
     assert out.count("is SUCCEEDED after 1 attempt(s)") == 2
+    # Two reports on one day: the versioned outbound bucket keeps both, each summary names its input version.
+    versions = re.findall(r"summary beside it names the input \S+ version (\S+)", out)
+    assert len(versions) == 2
+    assert len(set(versions)) == 2
+    assert "None" not in versions
+    assert len(set(re.findall(r"_SearchKeywordPerformance\.tab \(version (\S+)\)", out))) == 2
     assert out.endswith(WORKED_EXAMPLE + "Search Engine Domain\tSearch Keyword\tRevenue\n")
