@@ -103,10 +103,13 @@ def could_be_search_referrer_column(referrer: Column, engines: Mapping[str, str]
 
     urlsplit drops CR from a URL and the host is lower-cased before the engine label is read, so
     the label is matched case-insensitively (Unicode case, as Python's `str.lower`) with any CRs
-    between its letters. A referrer the Python rule accepts always passes; extra rows cost time only.
+    between its letters. Only the text up to the third `/` is searched: an http(s) URL's host
+    ends at the first `/`, `?` or `#` after `//`, so it always lies within. A referrer the Python
+    rule accepts always passes; extra rows cost time only.
     """
     labels = "|".join("\r*".join(re.escape(letter) for letter in label) for label in sorted(engines))
-    return referrer.contains("?") & referrer.rlike(f"(?iu)(?:{labels})")
+    scheme_and_host = F.substring_index(referrer, "/", 3)
+    return referrer.contains("?") & scheme_and_host.rlike(f"(?iu)(?:{labels})")
 
 
 def search_referral_column(referrer: Column, engines: Mapping[str, str]) -> Column:

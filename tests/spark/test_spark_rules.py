@@ -32,6 +32,8 @@ REFERRERS = [
     "http://www.google.com/search?q=Ipod", "http://goo\rgle.com/?q=x", "HTTP://WWW.GOOGLE.COM/?q=Y",
     "http://www.esshopzilla.com/search/?k=ipod", "http://search.yahoo.com/search?p=cd+player", "no url at all",
     "http://www.google.com/search", "http://googleusercontent.com/?q=a", "http://a.b/?x=google",
+    "http://google.com?q=no-path", "  http://www.bing.com/search?q=x", "ht\rtp://go\rogle.com/?q=cr",
+    "http://shop.example/?from=http://www.google.com/search?q=x",
 ]  # fmt: skip
 
 
