@@ -9,6 +9,7 @@ ENGINE ?= spark
 SIZE ?= 1GB
 SEED ?= 7
 BENCH_DIR ?= bench_data
+BENCH_ENGINES ?= stream,spark
 
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
@@ -111,7 +112,7 @@ data: $(VENV)/.installed
 	$(PY) -m benchmarks.generate_hits --size $(SIZE) --seed $(SEED) --output-dir $(BENCH_DIR)
 
 bench: setup
-	$(PY) -m benchmarks.bench --size $(SIZE) --seed $(SEED) --data-dir $(BENCH_DIR)
+	$(PY) -m benchmarks.bench --size $(SIZE) --seed $(SEED) --data-dir $(BENCH_DIR) --engines $(BENCH_ENGINES)
 
 package: $(VENV)/.installed
 	$(PY) -m deploy.package --dist dist
