@@ -18,7 +18,7 @@ STACK ?= search-keyword-performance
 PARAMS ?= deploy/parameters.json
 CLIENT_CIDR ?=
 
-.PHONY: help setup java run cli status redrive test lint data bench package deploy gateway images clean
+.PHONY: help setup java run cli status redrive test lint stages data bench package deploy gateway images clean
 
 help:
 	@echo "make run    # the whole flow on a local AWS endpoint, on the sample (FILE=path for another)"
@@ -133,6 +133,10 @@ images: $(VENV)/.installed
 	fi
 	$(PY) -m pip install --quiet -r requirements-images.txt
 	$(PY) images/app_architecture.py
+
+# Each engine stage timed on its own (where the time goes).
+stages: setup
+	$(PY) -m benchmarks.stages --size $(SIZE) --seed $(SEED) --data-dir $(BENCH_DIR)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis spark-warehouse

@@ -25,6 +25,7 @@ from pyspark.sql import SparkSession
 
 from search_revenue.job_config import OPTIONAL_JOB_ARGS, REQUIRED_JOB_ARGS, JobConfig
 from search_revenue.logs import configure_json_logging
+from search_revenue.outputs import dated_folder
 from search_revenue.performance import SearchKeywordPerformance
 
 log = logging.getLogger("search_revenue.glue_job")
@@ -83,20 +84,20 @@ def stage_input(input_uri: str, scratch: Path) -> str:
     return str(staged)
 
 
-def publish(local_dir: Path, output_uri: str, folder: str) -> list[str]:
-    """Copy the run's files to `<output_uri>/<folder>/`: an S3 prefix on AWS, a directory locally."""
+def publish(local_dir: Path, folder: str) -> list[str]:
+    """Copy the run's files into a folder: an `s3://` prefix on AWS, a directory locally."""
     published = []
-    if output_uri.startswith(S3_SCHEME):
+    if folder.startswith(S3_SCHEME):
         import boto3
 
-        bucket, _, prefix = output_uri.removeprefix(S3_SCHEME).partition("/")
+        bucket, _, prefix = folder.removeprefix(S3_SCHEME).partition("/")
         s3 = boto3.client("s3")
         for file in sorted(local_dir.iterdir()):
-            key = "/".join(part for part in (prefix, folder, file.name) if part)
+            key = "/".join(part for part in (prefix, file.name) if part)
             s3.upload_file(Filename=str(file), Bucket=bucket, Key=key)
             published.append(f"{S3_SCHEME}{bucket}/{key}")
         return published
-    target = Path(output_uri) / folder
+    target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     for file in sorted(local_dir.iterdir()):
         destination = target / file.name
@@ -121,7 +122,7 @@ def main(argv: list[str]) -> list[str]:
             path = config.input_uri if job is not None else stage_input(config.input_uri, Path(scratch))
             report.run(path, outputs, engine="spark", spark=spark, source=config.input_uri,
                        source_version=config.input_version)  # fmt: skip
-            published = publish(outputs, config.output_uri, run_date.isoformat())
+            published = publish(outputs, dated_folder(config.output_uri, run_date))
     except Exception:
         log.exception("job failed", extra=correlation)
         raise

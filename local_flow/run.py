@@ -38,12 +38,11 @@ from local_flow.bridges import (
 from local_flow.endpoint import local_aws_endpoint
 from local_flow.stack import STACK_NAME, LocalStack, deploy_local_stack
 from search_revenue.ledger import Ledger
-from search_revenue.outputs import OutputNames
+from search_revenue.outputs import OutputNames, dated_folder
 from search_revenue.runs import ledger_keys
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 SAMPLE: Final = ROOT / "data" / "hit_data.tsv"
-OUTBOUND_PREFIX: Final = "outbound"
 EXIT_OK, EXIT_ALERT, EXIT_NO_RUN, EXIT_TIMEOUT = 0, 1, 2, 3
 QUIET_AFTER_UPLOAD_S: Final = 5
 LOCAL_RETRY_PERIOD_S: Final = 30
@@ -59,7 +58,6 @@ class Outcome:
     """How one dropped file ended."""
 
     status: int
-    report_key: str | None = None
     report: str | None = None
     alert: str | None = None
 
@@ -174,7 +172,7 @@ def _pump(
         emit_glue_state_change(stack.job_name, run["Id"], state, error)
         step(f"Glue Job State Change ({state}) put on the default event bus")
         if succeeded:
-            outcome = _report(stack, step, arguments.get("--run_date"))
+            outcome = _report(step, arguments["--output_uri"], arguments.get("--run_date"))
     for event in drain_queue(stack.state_events_queue):
         recorded = handlers.track(event, handlers.track_context)["recorded"]
         detail = event["detail"]
@@ -239,18 +237,18 @@ def _upload(path: Path, stack: LocalStack, step: Steps) -> None:
     step(f"file gateway uploaded {size:,} bytes{multipart} to s3://{stack.inbound_bucket}/{path.name}")
 
 
-def _report(stack: LocalStack, step: Steps, run_date_text: str | None) -> Outcome:
+def _report(step: Steps, output_uri: str, run_date_text: str | None) -> Outcome:
+    """Read the report and its summary where the run published them (the job's `--output_uri`)."""
     run_date = date.fromisoformat(run_date_text) if run_date_text else datetime.now(UTC).date()
     names = OutputNames.for_run_date(run_date)
-    key = f"{OUTBOUND_PREFIX}/{run_date.isoformat()}/{names.table}"
+    bucket, _, prefix = dated_folder(output_uri, run_date).removeprefix("s3://").partition("/")
     s3 = boto3.client("s3")
-    report = s3.get_object(Bucket=stack.outbound_bucket, Key=key)
+    report = s3.get_object(Bucket=bucket, Key=f"{prefix}/{names.table}")
     body = report["Body"].read().decode("utf-8")
-    step(f"report in the outbound bucket: s3://{stack.outbound_bucket}/{key} (version {report.get('VersionId')})")
-    summary_key = f"{OUTBOUND_PREFIX}/{run_date.isoformat()}/{names.summary}"
-    summary = json.loads(s3.get_object(Bucket=stack.outbound_bucket, Key=summary_key)["Body"].read())
+    step(f"report in the outbound bucket: s3://{bucket}/{prefix}/{names.table} (version {report.get('VersionId')})")
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}/{names.summary}")["Body"].read())
     step(f"summary beside it names the input {summary['input']} version {summary['input_version']}")
-    return Outcome(EXIT_OK, report_key=key, report=body)
+    return Outcome(EXIT_OK, report=body)
 
 
 def main(argv: list[str] | None = None) -> int:

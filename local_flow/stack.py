@@ -177,9 +177,12 @@ def _create_glue_job(stack_2: Mapping[str, Any], resolve: Resolver) -> str:
     return str(properties["Name"])
 
 
-def events_client() -> Any:
-    """An EventBridge client on the current endpoint."""
-    return boto3.client("events")
+def _drop_lambda_targets(rule_name: str) -> None:
+    # moto cannot invoke a Lambda target; its attempt fails the whole PutEvents call.
+    events = boto3.client("events")
+    targets = [target["Id"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
+    if targets:
+        events.remove_targets(Rule=rule_name, Ids=targets)
 
 
 def _rule_to_queue(resources: Mapping[str, Any], resolve: Resolver, logical_id: str, queue_name: str) -> str:
@@ -189,10 +192,7 @@ def _rule_to_queue(resources: Mapping[str, Any], resolve: Resolver, logical_id: 
     rule_name = resolve({"Ref": logical_id})
     pattern = resolve(resources[logical_id]["Properties"]["EventPattern"])
     events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern), State="ENABLED")
-    # moto cannot invoke a Lambda target (its invocation fails the whole PutEvents): the queue stands in.
-    lambda_targets = [target["Id"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
-    if lambda_targets:
-        events.remove_targets(Rule=rule_name, Ids=lambda_targets)
+    _drop_lambda_targets(rule_name)  # the queue stands in for the Lambda target
     events.put_targets(Rule=rule_name, Targets=[{"Id": "local-bridge", "Arn": arn}])
     return url
 
@@ -229,10 +229,7 @@ def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> Loc
     state_url = _rule_to_queue(resources, resolve, "GlueStateRule", f"{STACK_NAME}-glue-state-events")
     # moto runs no schedules, and a rule without a pattern would hand every event to its Lambda
     # target: the flow calls the retry handler itself, on a short local period.
-    schedule = resolve({"Ref": "RetryScheduleRule"})
-    scheduled = [target["Id"] for target in events_client().list_targets_by_rule(Rule=schedule)["Targets"]]
-    if scheduled:
-        events_client().remove_targets(Rule=schedule, Ids=scheduled)
+    _drop_lambda_targets(resolve({"Ref": "RetryScheduleRule"}))
     topic = resolve({"Ref": "AlertTopic"})
     inbox_url, inbox_arn = _queue(f"{STACK_NAME}-alert-inbox")
     boto3.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn,

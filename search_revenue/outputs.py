@@ -68,6 +68,11 @@ class RejectsFile:
             self._file = None
 
 
+def dated_folder(output_uri: str, run_date: date) -> str:
+    """Where a run date's files go under the outbound location: `<output_uri>/YYYY-MM-DD`."""
+    return f"{output_uri.rstrip('/')}/{run_date.isoformat()}"
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write a whole file under a temporary name, then rename it into place."""
     partial = path.with_name(path.name + PARTIAL_SUFFIX)

@@ -15,6 +15,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from search_revenue.ledger import FAILED, RECEIVED, STARTING, InputObject, Ledger, LedgerItem, backoff
+from search_revenue.outputs import OutputNames, dated_folder
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def redrive(glue: Any, ledger: Ledger, job_name: str, pk: str, now: datetime) ->
     fresh = ledger.get(item.pk, item.sk)
     if fresh is None or not ledger.claim(fresh, now):
         raise RuntimeError(f"{pk}: claimed by another caller; see make status")
-    return {pk: start_claimed(glue, ledger, job_name, item.input, date.fromisoformat(item.run_date).isoformat(), now)}
+    return {pk: start_claimed(glue, ledger, job_name, item.input, item.run_date, now)}
 
 
 def ledger_keys(arguments: Mapping[str, str]) -> tuple[str, str] | None:
@@ -117,10 +118,9 @@ END_STATES: Final = ("SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "STOPPED")
 
 
 def report_uri(output_uri: str, run_date: str) -> str:
-    """Where the job writes the report of a run date (the Glue script's `publish`)."""
-    from search_revenue.outputs import OutputNames
-
-    return f"{output_uri}/{run_date}/{OutputNames.for_run_date(date.fromisoformat(run_date)).table}"
+    """Where the job writes the report of a run date (the Glue script publishes to `dated_folder`)."""
+    day = date.fromisoformat(run_date)
+    return f"{dated_folder(output_uri, day)}/{OutputNames.for_run_date(day).table}"
 
 
 def record_run_end(ledger: Ledger, detail: Mapping[str, Any], job_run: Mapping[str, Any], output_uri: str,

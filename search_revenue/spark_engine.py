@@ -130,6 +130,17 @@ def summarise_scan(lines: DataFrame) -> DataFrame:
     )
 
 
+def qualified_visitors(scan: DataFrame) -> DataFrame:
+    """Visitor hashes with both a purchase and a possible search: the only ones that can credit (R7)."""
+    return (
+        scan.where(F.col("visitor_hash").isNotNull())
+        .groupBy("visitor_hash")
+        .agg(F.max("has_purchase").alias("has_purchase"), F.max("has_search").alias("has_search"))
+        .where(F.col("has_purchase") & F.col("has_search"))
+        .select("visitor_hash")
+    )
+
+
 def with_visit_no(hits: DataFrame, timeout_s: int) -> DataFrame:
     """Number each visitor's visits in R3 order: time, then file position (R3)."""
     by_visitor = Window.partitionBy("ip", "user_agent").orderBy("hit_time_gmt", "pos")
@@ -196,14 +207,7 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
         total_revenue = _exact(totals_row["revenue"], "total revenue") if purchases else ZERO
         if rejected:
             _send_rejects(scan, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
-        qualified = (
-            scan.where(F.col("visitor_hash").isNotNull())
-            .groupBy("visitor_hash")
-            .agg(F.max("has_purchase").alias("has_purchase"), F.max("has_search").alias("has_search"))
-            .where(F.col("has_purchase") & F.col("has_search"))
-            .select("visitor_hash")
-        )
-        keyword_rows = _attributed_keywords(lines, columns, qualified, settings).collect()
+        keyword_rows = _attributed_keywords(lines, columns, qualified_visitors(scan), settings).collect()
     finally:
         scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}

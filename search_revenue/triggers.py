@@ -28,11 +28,6 @@ class UploadedObject:
     etag: str = ""
     version_id: str | None = None
 
-    @property
-    def uri(self) -> str:
-        """The object's `s3://` URI, as the Glue job reads it."""
-        return f"s3://{self.bucket}/{self.key}"
-
     def as_input(self) -> InputObject:
         """The ledger's view of this upload: the object and its content."""
         return InputObject(self.bucket, self.key, self.etag, self.version_id)

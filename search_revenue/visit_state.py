@@ -9,7 +9,6 @@ from typing import Final, NamedTuple
 
 from search_revenue.money import ZERO, add_amounts
 from search_revenue.referrers import SearchReferral
-from search_revenue.report import KeywordRevenue, rank_keyword_revenue
 from search_revenue.settings import Attribution
 
 # How far behind the newest hit a visitor's visit must have ended before it is closed and the
@@ -59,10 +58,6 @@ class AttributedRevenue:
     by_keyword: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     attributed_purchases: int = 0
     attributed_revenue: Decimal = ZERO
-
-    def ranked(self) -> list[KeywordRevenue]:
-        """Return the report rows (R8)."""
-        return rank_keyword_revenue(self.by_keyword)
 
 
 def attribute_visit(touches: Iterable[Touch], model: Attribution, into: AttributedRevenue) -> None:

@@ -9,7 +9,7 @@ import lambda_glue_job_trigger as trigger
 import pytest
 
 from deploy.runs import main, status_lines
-from search_revenue.ledger import Ledger
+from search_revenue.ledger import Ledger, LedgerItem
 from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event
 
 TEMPLATE = {
@@ -48,4 +48,10 @@ def test_redrive_starts_a_new_run(
 
 
 def test_status_lines_hold_status_and_result() -> None:
-    assert status_lines([])[0].startswith("updated (UTC)")
+    failed = LedgerItem(pk="s3://in/a.tsv", sk="etag#e1", status="FAILED", attempts=2,
+                        updated_at="2026-11-21T07:00:00+00:00", run_date="2026-11-21", glue_run_id="jr_1",
+                        last_error="FAILED: boom")  # fmt: skip
+    header, first, second = status_lines([failed])
+    assert header.split()[:3] == ["updated", "(UTC)", "status"]
+    assert first.split() == ["2026-11-21T07:00:00+00:00", "FAILED", "2", "s3://in/a.tsv", "etag#e1"]
+    assert second.split() == ["run", "jr_1", "FAILED:", "boom"]

@@ -1,0 +1,70 @@
+"""Where the time goes: each stage of both engines timed on its own, on one file.
+
+    python -m benchmarks.stages --size 1GB     (make stages SIZE=1GB)
+
+Spark stages run one after the other in one session (the file in the page cache); each figure is
+seconds per GB of input, one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from benchmarks.generate_hits import generate, parse_size
+from search_revenue.hit_rows import parse_header, read_line_batches
+from search_revenue.settings import RuleSettings
+from search_revenue.spark_engine import (
+    _attributed_keywords,
+    classify_lines,
+    qualified_visitors,
+    read_hit_lines,
+    summarise_scan,
+)
+from search_revenue.spark_session import local_spark_session
+
+
+def timed(name: str, gigabytes: float, work: Callable[[], object]) -> None:
+    """Run one stage and print its seconds per GB."""
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    print(f"{name:<58}{seconds:7.1f} s {seconds / gigabytes:7.1f} s/GB", flush=True)
+
+
+def python_line_reading(path: Path) -> int:
+    """The stream engine's floor: read, decode and split into lines, no rule applied."""
+    with open(path, "rb") as stream:
+        return sum(len(batch) for batch in read_line_batches(stream))
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=parse_size, default=parse_size("1GB"))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", type=Path, default=Path("bench_data"))
+    args = parser.parse_args()
+    data, _, _ = generate(args.data_dir, args.size, args.seed)
+    gigabytes = data.stat().st_size / 1e9
+    settings = RuleSettings()
+    timed("stream: read, decode, split lines (one process)", gigabytes, lambda: python_line_reading(data))
+    spark = local_spark_session()
+    lines = read_hit_lines(spark, str(data))
+    header = lines.where(F.col("pos") == 0).select("line").first()
+    columns = parse_header(header["line"] if header else "", str(data))
+    timed("spark: bare text scan", gigabytes, lambda: spark.read.text(str(data)).count())
+    scan = summarise_scan(classify_lines(lines, columns, settings)).persist()
+    timed("spark: first pass (classify every row, one aggregation)", gigabytes, scan.count)
+    qualified = qualified_visitors(scan)
+    timed("spark: second pass (shrink, windows, R4 UDF, attribution)", gigabytes,
+          lambda: _attributed_keywords(lines, columns, qualified, settings).collect())  # fmt: skip
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
