@@ -22,9 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final, TextIO
 
-from search_revenue.hit_rows import EXPECTED_COLUMNS
-from search_revenue.money import format_revenue
-from search_revenue.report import rank_keyword_revenue, render_table
+from search_revenue.report.hit_rows import EXPECTED_COLUMNS
+from search_revenue.report.money import format_revenue
+from search_revenue.report.results import rank_keyword_revenue, render_table
 
 VISIT_TIMEOUT_S: Final = 1800
 START_TIME: Final = 1_254_033_280

@@ -16,16 +16,16 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from benchmarks.generate_hits import generate, parse_size
-from search_revenue.hit_rows import parse_header, read_line_batches
-from search_revenue.settings import RuleSettings
-from search_revenue.spark_engine import (
+from search_revenue.report.hit_rows import parse_header, read_line_batches
+from search_revenue.report.settings import RuleSettings
+from search_revenue.report.spark_engine import (
     _attributed_keywords,
     classify_lines,
     qualified_visitors,
     read_hit_lines,
     summarise_scan,
 )
-from search_revenue.spark_session import local_spark_session
+from search_revenue.report.spark_session import local_spark_session
 
 
 def timed(name: str, gigabytes: float, work: Callable[[], object]) -> None:

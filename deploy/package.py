@@ -31,6 +31,8 @@ LAMBDAS: Final = {
 }
 # The Lambda runtime has boto3; the zips carry what it lacks.
 LAMBDA_REQUIREMENTS: Final = ("aws-lambda-powertools",)
+# A Lambda zip carries the control plane and the shared modules it imports, never the report half.
+CONTROL_PLANE: Final = ("__init__.py", "errors.py", "outbound.py", "pipeline")
 FIXED_TIME: Final = (2020, 1, 1, 0, 0, 0)  # reproducible zips: same content, same bytes
 
 
@@ -65,12 +67,18 @@ def build_wheel(staging: Path) -> Path:
 
 
 def build_lambda_zip(handler: Path, staging: Path) -> Path:
-    """Handler + the package + Powertools, as Lambda unpacks it."""
+    """Handler + the control plane + Powertools, as Lambda unpacks it."""
     with tempfile.TemporaryDirectory() as build:
         root = Path(build)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(root),
                         *(pinned(name) for name in LAMBDA_REQUIREMENTS)], check=True)  # fmt: skip
-        shutil.copytree(ROOT / PACKAGE, root / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+        for part in CONTROL_PLANE:
+            source = ROOT / PACKAGE / part
+            if source.is_dir():
+                shutil.copytree(source, root / PACKAGE / part, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                (root / PACKAGE).mkdir(exist_ok=True)
+                shutil.copy2(source, root / PACKAGE / part)
         shutil.copy2(handler, root / handler.name)
         target = staging / f"{handler.stem}.zip"
         write_zip(root, target)

@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 
-from search_revenue.ledger import Ledger, LedgerItem
-from search_revenue.runs import redrive
+from search_revenue.pipeline.ledger import Ledger, LedgerItem
+from search_revenue.pipeline.runs import redrive
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
 

@@ -23,10 +23,10 @@ from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 from pyspark.sql import SparkSession
 
-from search_revenue.job_config import OPTIONAL_JOB_ARGS, REQUIRED_JOB_ARGS, JobConfig
 from search_revenue.logs import configure_json_logging
-from search_revenue.outputs import dated_folder
-from search_revenue.performance import SearchKeywordPerformance
+from search_revenue.outbound import dated_folder
+from search_revenue.report.job_config import OPTIONAL_JOB_ARGS, REQUIRED_JOB_ARGS, JobConfig
+from search_revenue.report.performance import SearchKeywordPerformance
 
 log = logging.getLogger("search_revenue.glue_job")
 S3_SCHEME = "s3://"
@@ -50,7 +50,7 @@ def _runs_on_glue(spark_context: SparkContext) -> bool:
 def start_spark(args: dict[str, str]) -> tuple[SparkSession, Any]:
     """Return the session, and the Glue Job to commit (None when not on Glue)."""
     if SPARK_SUBMIT_MARKER not in os.environ:  # a plain `python` run: tests and the local runner
-        from search_revenue.spark_session import local_spark_session
+        from search_revenue.report.spark_session import local_spark_session
 
         return local_spark_session(), None
     context = SparkContext.getOrCreate()

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from search_revenue.alerts import alert_for_failure, failure_from_event
-from search_revenue.lambda_config import AlertConfig
+from search_revenue.pipeline.alerts import alert_for_failure, failure_from_event
+from search_revenue.pipeline.config import AlertConfig
 
 logger = Logger(service="search-keyword-alerts")
 

@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from search_revenue.lambda_config import TriggerConfig
-from search_revenue.ledger import Ledger
-from search_revenue.triggers import handle_upload, uploaded_objects
+from search_revenue.pipeline.config import TriggerConfig
+from search_revenue.pipeline.ledger import Ledger
+from search_revenue.pipeline.triggers import handle_upload, uploaded_objects
 
 logger = Logger(service="search-keyword-trigger")
 

@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from search_revenue.alerts import alert_for_gave_up
-from search_revenue.lambda_config import LedgerConfig
-from search_revenue.ledger import Ledger
-from search_revenue.runs import retry_due
+from search_revenue.pipeline.alerts import alert_for_gave_up
+from search_revenue.pipeline.config import LedgerConfig
+from search_revenue.pipeline.ledger import Ledger
+from search_revenue.pipeline.runs import retry_due
 
 logger = Logger(service="search-keyword-retry")
 

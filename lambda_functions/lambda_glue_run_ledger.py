@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from search_revenue.lambda_config import LedgerConfig
-from search_revenue.ledger import Ledger
-from search_revenue.runs import END_STATES, record_run_end
+from search_revenue.pipeline.config import LedgerConfig
+from search_revenue.pipeline.ledger import Ledger
+from search_revenue.pipeline.runs import END_STATES, record_run_end
 
 logger = Logger(service="search-keyword-run-ledger")
 

@@ -37,9 +37,9 @@ from local_flow.bridges import (
 )
 from local_flow.endpoint import local_aws_endpoint
 from local_flow.stack import STACK_NAME, LocalStack, deploy_local_stack
-from search_revenue.ledger import Ledger
-from search_revenue.outputs import OutputNames, dated_folder
-from search_revenue.runs import ledger_keys
+from search_revenue.outbound import OutputNames, dated_folder
+from search_revenue.pipeline.ledger import Ledger
+from search_revenue.pipeline.runs import ledger_keys
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 SAMPLE: Final = ROOT / "data" / "hit_data.tsv"

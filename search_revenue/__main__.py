@@ -2,6 +2,6 @@
 
 import sys
 
-from search_revenue.cli import main
+from search_revenue.report.cli import main
 
 sys.exit(main())

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from search_revenue.outputs import OutputNames
-from search_revenue.performance import ENGINES, Engine, SearchKeywordPerformance
-from search_revenue.settings import RuleSettings
+from search_revenue.outbound import OutputNames
+from search_revenue.report.performance import ENGINES, Engine, SearchKeywordPerformance
+from search_revenue.report.settings import RuleSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "hit_data.tsv"
@@ -28,7 +28,7 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    from search_revenue.spark_session import local_spark_session
+    from search_revenue.report.spark_session import local_spark_session
 
     session = local_spark_session("local[2]", shuffle_partitions=2)
     yield session

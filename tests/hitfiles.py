@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from search_revenue.hit_rows import EXPECTED_COLUMNS
+from search_revenue.report.hit_rows import EXPECTED_COLUMNS
 
 UA_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; rv:120.0) Gecko/20100101 Firefox/120.0"
 UA_SAFARI = '"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_4_11) AppleWebKit/525.27.1 Safari/525.27.1"'

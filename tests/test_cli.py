@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from search_revenue.cli import main
+from search_revenue.report.cli import main
 from tests.conftest import ROOT, SAMPLE
 from tests.hitfiles import Rows, purchase, search, write_hits
 

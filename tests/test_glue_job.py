@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from search_revenue.errors import ConfigError
-from search_revenue.job_config import JobConfig
+from search_revenue.report.job_config import JobConfig
 from tests.conftest import ROOT, SAMPLE
 
 SCRIPT = ROOT / "glue_jobs" / "search_revenue_glue_job.py"

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search_revenue.settings import RuleSettings
+from search_revenue.report.settings import RuleSettings
 from tests.conftest import EngineRun, RunEngine
 from tests.hitfiles import write_hits
 from tests.strategies import hit_rows

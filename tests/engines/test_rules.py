@@ -14,10 +14,10 @@ from search_revenue.errors import (
     MissingColumnsError,
     RejectThresholdExceededError,
 )
-from search_revenue.hit_rows import EXPECTED_COLUMNS, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
-from search_revenue.performance import Engine
-from search_revenue.purchases import REJECT_BAD_REVENUE, REJECT_REVENUE_RANGE
-from search_revenue.settings import RuleSettings
+from search_revenue.report.hit_rows import EXPECTED_COLUMNS, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
+from search_revenue.report.performance import Engine
+from search_revenue.report.purchases import REJECT_BAD_REVENUE, REJECT_REVENUE_RANGE
+from search_revenue.report.settings import RuleSettings
 from tests.conftest import SAMPLE, RunEngine
 from tests.hitfiles import BING_ZUNE, GOOGLE_IPOD, UA_SAFARI, Rows, hit, hit_text, purchase, search, write_hits
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.generate_hits import generate
-from search_revenue.report import RejectedRow
-from search_revenue.settings import RuleSettings
-from search_revenue.stream_engine import run_stream_engine
+from search_revenue.report.results import RejectedRow
+from search_revenue.report.settings import RuleSettings
+from search_revenue.report.stream_engine import run_stream_engine
 
 
 def test_two_workers_give_the_same_result_and_rejects_as_one(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.generate_hits import generate, parse_size
-from search_revenue.performance import Engine
+from search_revenue.report.performance import Engine
 from tests.conftest import RunEngine
 
 

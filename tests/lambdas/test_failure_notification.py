@@ -8,7 +8,7 @@ import boto3
 import lambda_glue_failure_notification as notification
 import pytest
 
-from search_revenue.alerts import FAILURE_STATES
+from search_revenue.pipeline.alerts import FAILURE_STATES
 from tests.lambdas.conftest import JOB_NAME, LambdaContext, load_event
 
 

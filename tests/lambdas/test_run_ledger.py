@@ -11,8 +11,8 @@ import lambda_glue_retry as retry
 import lambda_glue_run_ledger as tracker
 import pytest
 
-from search_revenue.ledger import FAILED, GAVE_UP, RECEIVED, RUNNING, SUCCEEDED, Ledger, LedgerItem
-from search_revenue.runs import redrive, retry_due
+from search_revenue.pipeline.ledger import FAILED, GAVE_UP, RECEIVED, RUNNING, SUCCEEDED, Ledger, LedgerItem
+from search_revenue.pipeline.runs import redrive, retry_due
 from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event
 
 KEY = "s3://inbound-bucket/hit_data.tsv"

@@ -9,7 +9,7 @@ import lambda_glue_job_trigger as trigger
 import pytest
 
 from deploy.runs import main, status_lines
-from search_revenue.ledger import Ledger, LedgerItem
+from search_revenue.pipeline.ledger import Ledger, LedgerItem
 from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event
 
 TEMPLATE = {

@@ -12,9 +12,9 @@ import boto3
 import lambda_glue_job_trigger as trigger
 import pytest
 
-from search_revenue.lambda_config import TriggerConfig
-from search_revenue.ledger import RECEIVED, Ledger
-from search_revenue.triggers import UploadedObject, is_data_key, uploaded_objects
+from search_revenue.pipeline.config import TriggerConfig
+from search_revenue.pipeline.ledger import RECEIVED, Ledger
+from search_revenue.pipeline.triggers import UploadedObject, is_data_key, uploaded_objects
 from tests.lambdas.conftest import JOB_NAME, LambdaContext, load_event
 
 

@@ -10,11 +10,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from search_revenue.hit_rows import is_hit_time
-from search_revenue.purchases import BadRevenueError, is_purchase, purchase_revenue
-from search_revenue.referrers import parse_search_referrer
-from search_revenue.settings import DEFAULT_SEARCH_ENGINES
-from search_revenue.spark_rules import (
+from search_revenue.report.hit_rows import is_hit_time
+from search_revenue.report.purchases import BadRevenueError, is_purchase, purchase_revenue
+from search_revenue.report.referrers import parse_search_referrer
+from search_revenue.report.settings import DEFAULT_SEARCH_ENGINES
+from search_revenue.report.spark_rules import (
     could_be_search_referrer_column,
     is_hit_time_column,
     is_purchase_column,

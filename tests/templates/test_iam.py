@@ -86,7 +86,7 @@ def _source_of(reference: str) -> str:
 
 def test_the_code_calls_what_the_lambdas_need() -> None:
     # Guard the scanner itself: it must see the calls we know are there.
-    trigger = _source_of("search_revenue/runs.py:start_claimed")
+    trigger = _source_of("search_revenue/pipeline/runs.py:start_claimed")
     notifier = (ROOT / "lambda_functions" / "lambda_glue_failure_notification.py").read_text()
     assert ("glue", "start_job_run") in _CALL.findall(trigger)
     assert {("glue", "get_job_run"), ("sns", "publish")} <= set(_CALL.findall(notifier))
@@ -94,6 +94,8 @@ def test_the_code_calls_what_the_lambdas_need() -> None:
 
 def test_ledger_methods_map_to_their_dynamodb_actions() -> None:
     # The per-function scan must tell the trigger's writes from the retry path's reads.
-    assert _PAGINATED.findall(_source_of("search_revenue/ledger.py:Ledger.with_status")) == [("dynamodb", "query")]
-    assert ("dynamodb", "put_item") in _CALL.findall(_source_of("search_revenue/ledger.py:Ledger.claim_new"))
-    assert _CALL.findall(_source_of("search_revenue/ledger.py:Ledger.mark_running")) == []
+    assert _PAGINATED.findall(_source_of("search_revenue/pipeline/ledger.py:Ledger.with_status")) == [
+        ("dynamodb", "query")
+    ]
+    assert ("dynamodb", "put_item") in _CALL.findall(_source_of("search_revenue/pipeline/ledger.py:Ledger.claim_new"))
+    assert _CALL.findall(_source_of("search_revenue/pipeline/ledger.py:Ledger.mark_running")) == []

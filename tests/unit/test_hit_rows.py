@@ -7,7 +7,7 @@ import io
 import pytest
 
 from search_revenue.errors import DuplicateColumnsError, InputNotTextError, MissingColumnsError
-from search_revenue.hit_rows import EXPECTED_COLUMNS, decode_line, is_hit_time, parse_header, read_line_batches
+from search_revenue.report.hit_rows import EXPECTED_COLUMNS, decode_line, is_hit_time, parse_header, read_line_batches
 
 
 def test_parse_header_finds_columns_by_name() -> None:

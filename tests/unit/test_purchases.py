@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from search_revenue.errors import AmountOverflowError
-from search_revenue.money import add_amounts, format_revenue
-from search_revenue.purchases import (
+from search_revenue.report.money import add_amounts, format_revenue
+from search_revenue.report.purchases import (
     REJECT_BAD_REVENUE,
     REJECT_REVENUE_RANGE,
     BadRevenueError,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search_revenue.referrers import SearchReferral, first_query_value, normalise_keyword, parse_search_referrer
-from search_revenue.settings import DEFAULT_SEARCH_ENGINES
+from search_revenue.report.referrers import SearchReferral, first_query_value, normalise_keyword, parse_search_referrer
+from search_revenue.report.settings import DEFAULT_SEARCH_ENGINES
 
 
 @pytest.mark.parametrize(

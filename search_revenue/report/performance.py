@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from search_revenue.errors import ConfigError
-from search_revenue.outputs import OutputNames, RejectsFile, summary_document, write_outputs
-from search_revenue.report import EngineResult, RejectSink
-from search_revenue.settings import RuleSettings
-from search_revenue.stream_engine import run_stream_engine
+from search_revenue.outbound import OutputNames
+from search_revenue.report.outputs import RejectsFile, summary_document, write_outputs
+from search_revenue.report.results import EngineResult, RejectSink
+from search_revenue.report.settings import RuleSettings
+from search_revenue.report.stream_engine import run_stream_engine
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -61,7 +62,7 @@ class SearchKeywordPerformance:
         """
         if engine == "stream":
             return run_stream_engine(path, self.settings, on_reject)
-        from search_revenue.spark_engine import run_spark_engine  # Spark is imported only when used
+        from search_revenue.report.spark_engine import run_spark_engine  # Spark is imported only when used
 
         if spark is None:
             raise ConfigError("spark", None, "a SparkSession for the spark engine")

@@ -13,8 +13,8 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from search_revenue.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT, HitColumns
-from search_revenue.purchases import (
+from search_revenue.report.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT, HitColumns
+from search_revenue.report.purchases import (
     AMOUNT_FRACTION_DIGITS,
     AMOUNT_INTEGER_DIGITS,
     EVENT_SEPARATOR,
@@ -28,7 +28,7 @@ from search_revenue.purchases import (
     REVENUE_FIELD_INDEX,
     SUPPORTED_AMOUNT,
 )
-from search_revenue.referrers import parse_search_referrer
+from search_revenue.report.referrers import parse_search_referrer
 
 AMOUNT_TYPE = T.DecimalType(AMOUNT_INTEGER_DIGITS + AMOUNT_FRACTION_DIGITS, AMOUNT_FRACTION_DIGITS)
 # A row's sum: 37 digits, so that adding one DECIMAL(30, 12) amount stays within 38 digits and

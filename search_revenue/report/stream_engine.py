@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
-from search_revenue.hit_rows import (
+from search_revenue.report.hit_rows import (
     REJECT_BAD_HIT_TIME,
     REJECT_FIELD_COUNT,
     HitColumns,
@@ -28,10 +28,10 @@ from search_revenue.hit_rows import (
     parse_header,
     read_line_batches,
 )
-from search_revenue.money import ZERO, add_amounts, sum_amounts
-from search_revenue.purchases import BadRevenueError, is_purchase, purchase_revenue
-from search_revenue.referrers import SearchReferral, parse_search_referrer
-from search_revenue.report import (
+from search_revenue.report.money import ZERO, add_amounts, sum_amounts
+from search_revenue.report.purchases import BadRevenueError, is_purchase, purchase_revenue
+from search_revenue.report.referrers import SearchReferral, parse_search_referrer
+from search_revenue.report.results import (
     EngineResult,
     RejectedRow,
     RejectSink,
@@ -39,9 +39,9 @@ from search_revenue.report import (
     check_reject_ratio,
     rank_keyword_revenue,
 )
-from search_revenue.settings import RuleSettings
-from search_revenue.sources import open_hit_file
-from search_revenue.visit_state import AttributedRevenue, OutOfOrderError, VisitAttributor
+from search_revenue.report.settings import RuleSettings
+from search_revenue.report.sources import open_hit_file
+from search_revenue.report.visit_state import AttributedRevenue, OutOfOrderError, VisitAttributor
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Final
 
 from search_revenue.errors import ConfigError
-from search_revenue.settings import (
+from search_revenue.report.settings import (
     DEFAULT_MAX_REJECT_RATIO,
     DEFAULT_SEARCH_ENGINES,
     DEFAULT_VISIT_TIMEOUT_S,

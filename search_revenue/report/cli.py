@@ -11,8 +11,13 @@ from pathlib import Path
 
 from search_revenue.errors import ConfigError, InputNotFoundError, InputNotTextError, SearchRevenueError
 from search_revenue.logs import configure_json_logging
-from search_revenue.performance import ENGINES, SearchKeywordPerformance, parse_engine
-from search_revenue.settings import DEFAULT_MAX_REJECT_RATIO, DEFAULT_VISIT_TIMEOUT_S, RuleSettings, parse_attribution
+from search_revenue.report.performance import ENGINES, SearchKeywordPerformance, parse_engine
+from search_revenue.report.settings import (
+    DEFAULT_MAX_REJECT_RATIO,
+    DEFAULT_VISIT_TIMEOUT_S,
+    RuleSettings,
+    parse_attribution,
+)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -64,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_local_input(args.input)
         spark = None
         if engine == "spark":
-            from search_revenue.spark_session import local_spark_session
+            from search_revenue.report.spark_session import local_spark_session
 
             spark = local_spark_session()
         outcome = report.run(args.input, args.output_dir, engine=engine, spark=spark)

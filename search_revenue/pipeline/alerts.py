@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
-from search_revenue.ledger import LedgerItem
-from search_revenue.runs import INPUT_URI_ARGUMENT
+from search_revenue.pipeline.ledger import LedgerItem
+from search_revenue.pipeline.runs import INPUT_URI_ARGUMENT
 
 FAILURE_STATES: Final = ("FAILED", "TIMEOUT", "ERROR", "STOPPED")
 GLUE_STATE_CHANGE: Final = "Glue Job State Change"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, NamedTuple
 
-from search_revenue.money import ZERO, add_amounts
-from search_revenue.referrers import SearchReferral
-from search_revenue.settings import Attribution
+from search_revenue.report.money import ZERO, add_amounts
+from search_revenue.report.referrers import SearchReferral
+from search_revenue.report.settings import Attribution
 
 # How far behind the newest hit a visitor's visit must have ended before it is closed and the
 # visitor forgotten. Hits a little out of order (up to this many seconds) never force a re-read.

@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Final, Protocol
 
 from search_revenue.errors import RejectThresholdExceededError
-from search_revenue.money import ZERO, format_revenue, subtract_amounts
+from search_revenue.report.money import ZERO, format_revenue, subtract_amounts
 
 TABLE_HEADER: Final = ("Search Engine Domain", "Search Keyword", "Revenue")
 

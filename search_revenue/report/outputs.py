@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import IO, Any, Final
 
-from search_revenue.money import format_revenue
-from search_revenue.report import EngineResult, RejectedRow, render_reject, render_table
+from search_revenue.outbound import OutputNames
+from search_revenue.report.money import format_revenue
+from search_revenue.report.results import EngineResult, RejectedRow, render_reject, render_table
 
-TABLE_SUFFIX: Final = "_SearchKeywordPerformance.tab"
-REJECTS_SUFFIX: Final = "_SearchKeywordPerformance_rejects.tsv"
-SUMMARY_SUFFIX: Final = "_SearchKeywordPerformance_summary.json"
 PARTIAL_SUFFIX: Final = ".partial"
-
-
-@dataclass(frozen=True, slots=True)
-class OutputNames:
-    """File names of one run's outputs (R8)."""
-
-    table: str
-    rejects: str
-    summary: str
-
-    @classmethod
-    def for_run_date(cls, run_date: date) -> OutputNames:
-        """Name the outputs after the run date, `YYYY-MM-DD_SearchKeywordPerformance.tab` (R8)."""
-        stem = run_date.isoformat()
-        return cls(stem + TABLE_SUFFIX, stem + REJECTS_SUFFIX, stem + SUMMARY_SUFFIX)
 
 
 class RejectsFile:
@@ -66,11 +48,6 @@ class RejectsFile:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def dated_folder(output_uri: str, run_date: date) -> str:
-    """Where a run date's files go under the outbound location: `<output_uri>/YYYY-MM-DD`."""
-    return f"{output_uri.rstrip('/')}/{run_date.isoformat()}"
 
 
 def write_atomically(path: Path, text: str) -> None:

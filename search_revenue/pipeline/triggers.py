@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any, Final, Literal
 from urllib.parse import unquote_plus
 
-from search_revenue.lambda_config import TriggerConfig
-from search_revenue.ledger import InputObject, Ledger
-from search_revenue.runs import start_claimed
+from search_revenue.pipeline.config import TriggerConfig
+from search_revenue.pipeline.ledger import InputObject, Ledger
+from search_revenue.pipeline.runs import start_claimed
 
 log = logging.getLogger(__name__)
 

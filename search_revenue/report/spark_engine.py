@@ -13,9 +13,9 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 
 from search_revenue.errors import AmountOverflowError, CorruptCompressionError, SearchRevenueError
-from search_revenue.hit_rows import FIELD_SEPARATOR, HitColumns, parse_header
-from search_revenue.money import ZERO, sum_amounts
-from search_revenue.report import (
+from search_revenue.report.hit_rows import FIELD_SEPARATOR, HitColumns, parse_header
+from search_revenue.report.money import ZERO, sum_amounts
+from search_revenue.report.results import (
     EngineResult,
     RejectedRow,
     RejectSink,
@@ -23,9 +23,9 @@ from search_revenue.report import (
     check_reject_ratio,
     rank_keyword_revenue,
 )
-from search_revenue.settings import Attribution, RuleSettings
-from search_revenue.sources import compression_of
-from search_revenue.spark_rules import (
+from search_revenue.report.settings import Attribution, RuleSettings
+from search_revenue.report.sources import compression_of
+from search_revenue.report.spark_rules import (
     could_be_search_referrer_column,
     is_purchase_column,
     product_revenue_fields_column,

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Final
 
-from search_revenue.money import ZERO, add_amounts
+from search_revenue.report.money import ZERO, add_amounts
 
 PURCHASE_EVENT: Final = "1"
 EVENT_SEPARATOR: Final = ","

@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from search_revenue.ledger import FAILED, RECEIVED, STARTING, InputObject, Ledger, LedgerItem, backoff
-from search_revenue.outputs import OutputNames, dated_folder
+from search_revenue.outbound import OutputNames, dated_folder
+from search_revenue.pipeline.ledger import FAILED, RECEIVED, STARTING, InputObject, Ledger, LedgerItem, backoff
 
 log = logging.getLogger(__name__)
 
