@@ -65,8 +65,9 @@ def test_every_call_in_the_code_is_allowed(role_name: str) -> None:
             action = f"{CLIENT_SERVICES[client]}:{''.join(part.title() for part in method.split('_'))}"
             # The transfer helpers are PutObject and GetObject (in parts for large files); HeadObject
             # needs GetObject, and a managed copy of a version GetObjectVersion on its source.
-            action = {"s3:UploadFile": "s3:PutObject", "s3:DownloadFile": "s3:GetObject",
-                      "s3:HeadObject": "s3:GetObject", "s3:Copy": "s3:GetObjectVersion"}.get(action, action)  # fmt: skip
+            helpers = {"s3:UploadFile": "s3:PutObject", "s3:DownloadFile": "s3:GetObject",
+                       "s3:HeadObject": "s3:GetObject", "s3:Copy": "s3:GetObjectVersion"}  # fmt: skip
+            action = helpers.get(action, action)
             assert action in allowed, (path, action)
 
 
