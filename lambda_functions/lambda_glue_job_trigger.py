@@ -27,13 +27,14 @@ def _deps() -> tuple[TriggerConfig, Any, Any, Ledger]:
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Start one Glue run per settled data file; hand back (batchItemFailures) messages not settled yet.
 
-    Lambda reads only `batchItemFailures` (ReportBatchItemFailures); `started` and `decisions`
-    say what was done with each key, for the logs and the local flow.
+    Lambda reads only `batchItemFailures` (ReportBatchItemFailures); `started`, `decisions` and
+    `handled` (key, version, decision) say what was done, for the logs and the local flow.
     """
     config, glue, s3, ledger = _deps()
     started: dict[str, str] = {}
     decisions: dict[str, str] = {}
     unsettled: list[dict[str, str]] = []
+    handled: list[dict[str, str | None]] = []
     for message_id, notification in s3_events_from_sqs(event):
         for uploaded in uploaded_objects(notification):
             logger.append_keys(input_key=uploaded.key, version_id=uploaded.version_id)
@@ -45,6 +46,8 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
                 logger.exception("could not record or start the glue run")
                 raise
             decisions[uploaded.key] = outcome.decision
+            handled.append({"key": uploaded.key, "version_id": uploaded.version_id, "decision": outcome.decision,
+                            "run_id": outcome.run_id})  # fmt: skip
             if outcome.run_id:
                 started[uploaded.key] = outcome.run_id
                 logger.info("glue run started", extra={"run_id": outcome.run_id})
@@ -55,4 +58,4 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
                 logger.info("not settled yet; the queue delivers it again")
             else:
                 logger.info(f"no run: {outcome.decision}")
-    return {"batchItemFailures": unsettled, "started": started, "decisions": decisions}
+    return {"batchItemFailures": unsettled, "started": started, "decisions": decisions, "handled": handled}

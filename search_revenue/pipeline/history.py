@@ -30,7 +30,9 @@ def file_histories(items: Iterable[LedgerItem]) -> list[FileHistory]:
         replaced = sorted((i for i in group if i.status == SUPERSEDED), key=_received)
         seen = {version for item in contents for version in item.versions_seen}
         seen |= {item.version_id for item in group if item.version_id}
-        ordered = sorted(seen, key=lambda version: _first_seen(version, group))
+        replaced_versions = {item.version_id for item in replaced}
+        # Same-second arrivals: a superseded version came before the one that replaced it.
+        ordered = sorted(seen, key=lambda version: (_first_seen(version, group), version not in replaced_versions))
         histories.append(
             FileHistory(
                 pk=pk,
