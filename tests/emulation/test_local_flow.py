@@ -68,11 +68,12 @@ def _padded_sample(size: int) -> bytes:
 
 
 def _flow_processes() -> set[int]:
-    """The flow's own process, the Glue script it runs, and any JVM (Spark's)."""
+    """The flow's own process, the Glue script it runs, and any JVM (Spark's), started from this checkout."""
     markers = ("local_flow.run", "local-glue-", "java")
     found = set()
-    for process in psutil.process_iter(["cmdline", "name", "status"]):
-        if process.info["status"] == psutil.STATUS_ZOMBIE:
+    for process in psutil.process_iter(["cmdline", "name", "status", "cwd"]):
+        # Other checkouts on the machine run their own flows and JVMs; the flow runs with cwd=ROOT.
+        if process.info["status"] == psutil.STATUS_ZOMBIE or process.info["cwd"] != str(ROOT):
             continue
         command = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
         if any(marker in command for marker in markers):
