@@ -199,8 +199,8 @@ def test_new_version_during_a_run_is_not_read_by_it(tmp_path: Path) -> None:
     _assert_nothing_left_running(before)
     out = "".join(lines) + rest
     assert flow.returncode == 0, out
-    (_, first_meta), (_, second_meta) = UPLOADED.findall(out)
-    assert out.index(f"version {second_meta}), then") < out.index("SUCCEEDED")  # uploaded mid-run
+    (_, first_meta), (second_data, second_meta) = UPLOADED.findall(out)
+    assert out.index(f"(version {second_data}), then") < out.index(" SUCCEEDED")  # uploaded mid-run
     assert SUMMARY_VERSION.findall(out) == [first_meta, second_meta]
     header = "Search Engine Domain\tSearch Keyword\tRevenue\n"
     assert out.endswith(WORKED_EXAMPLE + header)  # the first run reported its own version only
