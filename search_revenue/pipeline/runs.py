@@ -193,7 +193,7 @@ def report_uri(output_uri: str, run_date: str) -> str:
 
 
 def record_run_end(ledger: Ledger, detail: Mapping[str, Any], job_run: Mapping[str, Any], output_uri: str,
-                   now: datetime, *, max_attempts: int = 1_000_000, retry_base: timedelta = RETRY_BASE,
+                   now: datetime, *, max_attempts: int, retry_base: timedelta = RETRY_BASE,
                    ) -> RunOutcome | None:  # fmt: skip
     """Keep the ledger current from a `Glue Job State Change` event (or Glue's record) and the run it names.
 
