@@ -46,6 +46,7 @@ def _assert_nothing_left_running(before: set[int]) -> None:
 
 UPLOADED = re.compile(r"uploaded [\d,]+ bytes(?: in parts \(multipart\))? to \S+ \(version (\S+)\), then the file's "
                       r"metadata \(version (\S+)\)")  # fmt: skip
+STARTED = re.compile(r"trigger handler: hit_data\.tsv version (\S+): Glue run")
 SUMMARY_VERSION = re.compile(r"summary beside it names the input \S+ version (\S+)")
 
 
@@ -89,8 +90,12 @@ def test_sample_travels_to_the_outbound_bucket(tmp_path: Path) -> None:
     assert f"/outbound/{today}/{today}_SearchKeywordPerformance.tab" in out
     assert out.endswith(WORKED_EXAMPLE)
     ledger_step = "run ledger handler: s3://skp-local-inbound-123456789012-us-east-1/hit_data.tsv is SUCCEEDED"
-    for step in ("file gateway uploaded", "S3 ObjectCreated -> trigger handler: hit_data.tsv: Glue run", ledger_step):
+    for step in ("file gateway uploaded", ledger_step):
         assert step in out
+    # The gateway's data version is superseded by its metadata version; only the latter runs.
+    [(data, metadata)] = UPLOADED.findall(out)
+    assert f"trigger handler: hit_data.tsv version {data}: replaced before it settled" in out
+    assert STARTED.findall(out) == [metadata]
 
 
 def test_file_that_keeps_failing_sends_exactly_the_documented_alerts(tmp_path: Path) -> None:
@@ -133,7 +138,7 @@ def test_same_file_twice_is_one_run_and_a_changed_file_another(tmp_path: Path) -
     completed = run_local_flow(SAMPLE, SAMPLE, changed, share=tmp_path / "share")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
-    assert out.count("trigger handler: hit_data.tsv: Glue run") == 2
+    assert len(STARTED.findall(out)) == 2
     assert out.count("this content was seen before (run ledger); no new run") == 1
     assert out.count("is SUCCEEDED after 1 attempt(s)") == 2
     # Two reports on one day: the versioned outbound bucket keeps both, each summary names its input version.
