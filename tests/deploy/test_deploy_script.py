@@ -105,8 +105,8 @@ def test_deploy_script_deploys_no_template_inline_past_the_limit(tmp_path: Path)
     shutil.copytree(ROOT / "deploy", repo / "deploy")
     shutil.copytree(ROOT / "cf_templates", repo / "cf_templates")
     stack_2 = repo / "cf_templates" / "cf_app_infra_stack_2.yml"
-    with stack_2.open("a") as template:
-        template.write("# padding\n" * (INLINE_TEMPLATE_LIMIT_BYTES // 10 + 1))
+    with stack_2.open("a") as grown:
+        grown.write("# padding\n" * (INLINE_TEMPLATE_LIMIT_BYTES // 10 + 1))
     assert stack_2.stat().st_size > INLINE_TEMPLATE_LIMIT_BYTES
     deploys = _template_deploys(_run_deploy(tmp_path, {"VpcId": "vpc-1"}, repo=repo))
     assert len(deploys) == 2

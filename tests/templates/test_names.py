@@ -74,7 +74,8 @@ REGIONS = _longest_region_names()
 
 
 def _resolve(value: Any, prefix: str, region: str) -> str:
-    assert isinstance(value, dict) and set(value) == {"Fn::Sub"}, value
+    assert isinstance(value, dict), value
+    assert set(value) == {"Fn::Sub"}, value
     known = {"NamePrefix": prefix, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": region}
     text: str = value["Fn::Sub"]
     unknown = set(_SUB_NAME.findall(text)) - set(known)
@@ -99,7 +100,8 @@ def _physical_names(prefix: str, region: str) -> list[tuple[str, str, NameRule]]
 
 
 def test_longest_region_names_are_the_real_ones() -> None:
-    assert REGIONS and all(len(region) >= len("ap-southeast-1") for region in REGIONS)
+    assert REGIONS
+    assert all(len(region) >= len("ap-southeast-1") for region in REGIONS)
 
 
 @pytest.mark.parametrize("region", REGIONS)
