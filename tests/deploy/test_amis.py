@@ -100,8 +100,8 @@ def test_check_command_exits_1_with_the_fix(tmp_path: Path, capsys: pytest.Captu
 
 def test_make_deploy_checks_the_amis_before_deploying() -> None:
     command = ["make", "-n", "deploy", "STACK=skp", "PARAMS=p.json", f"PYTHON={sys.executable}"]
-    dry_run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
-    dry_run = dry_run.splitlines()
+    printed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
+    dry_run = printed.splitlines()
     check = next(i for i, line in enumerate(dry_run) if "deploy.amis check --params p.json" in line)
     deploy = next(i for i, line in enumerate(dry_run) if "deploy/deploy.sh skp p.json" in line)
     assert check < deploy
