@@ -36,6 +36,10 @@ NOT_CONNECTED: Final = "GatewayNotConnected"
 _FSTAB_ONLY_OPTIONS: Final = frozenset({"_netdev", "nofail", "auto", "noauto", "defaults"})
 
 
+_PLAN_OUTPUTS: Final = ("FileGatewayPublicIp", "FileGatewayInstanceId", "FileShareRoleArn", "InboundBucketName",
+                         "OnPremPrivateIp", "OnPremFstabEntry")  # fmt: skip
+
+
 class GatewaySetupError(RuntimeError):
     """`make gateway` cannot go on: the message names the step and the value that stopped it."""
 
@@ -79,7 +83,14 @@ class GatewayPlan:
 def plan_from_outputs(
     stack: str, region: str, partition: str, outputs: Mapping[str, str], client_cidr: str
 ) -> GatewayPlan:
-    """Pick the gateway inputs out of stack 2's outputs."""
+    """Pick the gateway inputs out of stack 2's outputs.
+
+    Raises:
+        GatewaySetupError: an output is missing (stack 2 not deployed, or deployed from an older template).
+    """
+    missing = sorted(set(_PLAN_OUTPUTS) - set(outputs))
+    if missing:
+        raise GatewaySetupError(f"stack {stack} has no output {', '.join(missing)}: run make deploy first")
     return GatewayPlan(
         stack=stack,
         region=region,

@@ -249,6 +249,12 @@ def test_activation_key_is_read_from_body_or_redirect() -> None:
     assert activation_url("198.51.100.7", "eu-west-1") == "http://198.51.100.7/?activationRegion=eu-west-1&no_redirect="
 
 
+def test_plan_names_missing_outputs() -> None:
+    outputs = {name: value for name, value in OUTPUTS.items() if not name.startswith("OnPrem")}
+    with pytest.raises(GatewaySetupError, match="no output OnPremFstabEntry, OnPremPrivateIp: run make deploy"):
+        plan_from_outputs("skp", "eu-west-1", "aws", outputs, "203.0.113.0/24")
+
+
 def test_share_admits_the_client_network_and_the_on_prem_private_address(plan: GatewayPlan) -> None:
     assert plan.client_list == CLIENTS
 
