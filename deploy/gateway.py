@@ -273,6 +273,16 @@ def set_up_gateway(
     return create_file_share(storagegateway, gateway_arn, plan)
 
 
+def ready_lines(plan: GatewayPlan, share_arn: str) -> list[str]:
+    """What `make gateway` prints at the end: the share, its clients, and how the host mounts it."""
+    return [
+        f"NFS share ready: {share_arn} (clients: {', '.join(plan.client_list)})",
+        "the on-premises host's /etc/fstab mounts it on first access:",
+        f"  {plan.on_prem_fstab_entry}",
+        f"to mount it by hand there: sudo {mount_command(plan.on_prem_fstab_entry)}",
+    ]
+
+
 def main() -> None:
     """Command line: read stack 2, then set the gateway up."""
     import boto3
@@ -290,9 +300,7 @@ def main() -> None:
     partition = session.get_partition_for_region(region)
     plan = plan_from_outputs(args.stack, region, partition, outputs, args.client_cidr)
     share = set_up_gateway(session.client("storagegateway"), plan)
-    print(f"NFS share ready: {share} (clients: {', '.join(plan.client_list)})")
-    print(f"the on-premises host's /etc/fstab mounts it on first access:\n  {plan.on_prem_fstab_entry}")
-    print(f"to mount it by hand there: sudo {mount_command(plan.on_prem_fstab_entry)}")
+    print("\n".join(ready_lines(plan, share)))
 
 
 if __name__ == "__main__":

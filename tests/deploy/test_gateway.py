@@ -23,6 +23,7 @@ from deploy.gateway import (
     fetch_activation_key,
     mount_command,
     plan_from_outputs,
+    ready_lines,
     set_up_gateway,
     wait_until_running,
 )
@@ -259,5 +260,8 @@ def test_share_admits_the_client_network_and_the_on_prem_private_address(plan: G
     assert plan.client_list == CLIENTS
 
 
-def test_printed_mount_command_is_the_hosts_fstab_line() -> None:
+def test_printed_mount_command_is_the_hosts_fstab_line(plan: GatewayPlan) -> None:
     assert mount_command(FSTAB) == f"mount -t nfs -o nolock,hard 10.0.1.25:/{BUCKET} /mnt/hit_data"
+    printed = ready_lines(plan, SHARE_ARN)
+    assert printed[0] == f"NFS share ready: {SHARE_ARN} (clients: 10.0.1.40/32, 203.0.113.0/24)"
+    assert printed[2:] == [f"  {FSTAB}", f"to mount it by hand there: sudo {mount_command(FSTAB)}"]
