@@ -109,7 +109,8 @@ def _queue(name: str) -> tuple[str, str]:
 def deploy_local_stack() -> LocalStack:
     """Create stacks 1 and 2 on the endpoint and bridge what moto cannot run."""
     cloudformation = boto3.client("cloudformation")
-    cloudformation.create_stack(StackName=f"{STACK_NAME}-artifacts",
+    prefix = [{"ParameterKey": "NamePrefix", "ParameterValue": STACK_NAME}]  # physical names derive from it
+    cloudformation.create_stack(StackName=f"{STACK_NAME}-artifacts", Parameters=prefix,
                                 TemplateBody=json.dumps(load_template("cf_app_infra_stack_1.yml")))  # fmt: skip
     artifacts = _outputs(f"{STACK_NAME}-artifacts")["ArtifactBucketName"]
     stack_2 = load_template("cf_app_infra_stack_2.yml")
@@ -120,7 +121,8 @@ def deploy_local_stack() -> LocalStack:
                 "LedgerZipKey": "lambda_glue_run_ledger", "RetryZipKey": "lambda_glue_retry"}  # fmt: skip
     for key_parameter, handler in handlers.items():
         s3.put_object(Bucket=artifacts, Key=defaults[key_parameter], Body=_placeholder_zip(handler))
-    parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR}
+    parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR,
+                                                     "NamePrefix": STACK_NAME}  # fmt: skip
     cloudformation.create_stack(
         StackName=STACK_NAME,
         TemplateBody=json.dumps(template_for_moto(stack_2)),

@@ -32,7 +32,7 @@ def test_buckets_are_private_encrypted_versioned_and_tls_only(template: dict[str
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert any("NoncurrentVersionExpiration" in rule for rule in bucket["LifecycleConfiguration"]["Rules"])
     assert "Fn::Sub" in bucket["BucketName"]
-    assert "${AWS::StackName}" in bucket["BucketName"]["Fn::Sub"]
+    assert bucket["BucketName"]["Fn::Sub"].startswith("${NamePrefix}-")
     policies = [
         res["Properties"]["PolicyDocument"]
         for res in resources_of_type(template, "AWS::S3::BucketPolicy").values()
