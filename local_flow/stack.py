@@ -29,9 +29,8 @@ GLUE_SCRIPT: Final = ROOT / "glue_jobs" / "search_revenue_glue_job.py"
 STACK_NAME: Final = "skp-local"
 ACCOUNT_ID: Final = "123456789012"
 ON_PREM_CIDR: Final = "127.0.0.0/8"
-# moto refuses to store the public /aws/service/... parameter names, so the AMI parameters of
-# stack 2 point to parameters of ours holding one of moto's images.
-AMI_PARAMETERS: Final = {"FileGatewayAmiId": "/local/storagegateway/ami", "OnPremAmiId": "/local/amazon-linux/ami"}
+# Stack 2 takes both hosts' images as pinned AMI ids; locally, one of moto's images.
+AMI_PARAMETERS: Final = ("FileGatewayAmiId", "OnPremAmiId")
 _SUB_NAME = re.compile(r"\$\{([^}]+)\}")
 # Fn::GetAtt Arn of the resource types the roles' policies name, from a physical id (or, for a
 # queue, the name at the end of its URL). CloudFormation's log group Arn ends in ":*".
@@ -183,10 +182,7 @@ def _network_parameters() -> dict[str, str]:
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ssm = boto3.client("ssm")
-    for name in AMI_PARAMETERS.values():
-        ssm.put_parameter(Name=name, Value=image, Type="String", Overwrite=True)
-    return {"VpcId": vpc, "SubnetId": subnet} | AMI_PARAMETERS
+    return {"VpcId": vpc, "SubnetId": subnet} | dict.fromkeys(AMI_PARAMETERS, str(image))
 
 
 def _create_glue_job(stack_2: Mapping[str, Any], resolve: Resolver) -> str:
