@@ -2,6 +2,7 @@
 report in the outbound bucket, or to the alerts.
 
     python -m local_flow.run [FILE ...] [--share nfs_share] [--timeout 600] [--gap S] [--lose-run-ends N]
+                             [--templates cf_templates]
 
 Each file is dropped in turn and followed until the system is quiet again: upload events settled
 and handled, runs ended and recorded, retries done or given up. With --gap the files are dropped
@@ -9,13 +10,16 @@ that many seconds apart without waiting (a file replaced while it uploads or set
 --lose-run-ends N loses the first N run-end events, as a failed EventBridge delivery would.
 
 Exit status: 0 with the report printed; 1 with the alerts printed when a run failed; 2 when the
-file started no run (a name the pipeline ignores, content seen before); 3 on a timeout.
+file started no run (a name the pipeline ignores, content seen before); 3 on a timeout; 4 when IAM
+denied a handler, the Glue script or the file gateway a call its role must allow (the denial is
+printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -27,6 +31,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -46,14 +52,28 @@ from local_flow.bridges import (
     upload_to_inbound,
 )
 from local_flow.endpoint import local_aws_endpoint
+from local_flow.iam import (
+    GLUE_SERVICE,
+    LAMBDA_SERVICE,
+    STORAGE_GATEWAY_SERVICE,
+    Denial,
+    DenialLog,
+    acting_as,
+    admin_credentials,
+    denial_in_error,
+    enforce_iam,
+)
 from local_flow.stack import LOCAL_SETTLE_SECONDS, STACK_NAME, LocalStack, deploy_local_stack
+from local_flow.templates import TEMPLATES
 from search_revenue.outbound import OutputNames, dated_folder
 from search_revenue.pipeline.history import file_histories
 from search_revenue.pipeline.ledger import FAILED, RECEIVED, RUNNING, STARTING, Ledger
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 SAMPLE: Final = ROOT / "data" / "hit_data.tsv"
-EXIT_OK, EXIT_ALERT, EXIT_NO_RUN, EXIT_TIMEOUT = 0, 1, 2, 3
+EXIT_OK, EXIT_ALERT, EXIT_NO_RUN, EXIT_TIMEOUT, EXIT_DENIED = 0, 1, 2, 3, 4
+# The role the file share writes to S3 with; the share itself is created by deploy/gateway.py, not by the template.
+FILE_SHARE_ROLE: Final = "FileShareRole"
 LOCAL_RETRY_PERIOD_S: Final = 2  # stands for the 15-minute schedule
 PUMP_PAUSE_S: Final = 0.3
 DECISION_TEXT: Final = {
@@ -72,6 +92,7 @@ class Outcome:
     status: int
     reports: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
 
 
 class Steps:
@@ -93,19 +114,26 @@ class Steps:
 
 
 def run_flow(files: list[Path], share: Path, timeout_s: float, console: Console, *, keep: bool = False,
-             gap_s: float | None = None, lose_run_ends: int = 0) -> list[Outcome]:  # fmt: skip
+             gap_s: float | None = None, lose_run_ends: int = 0,
+             templates: Path = TEMPLATES) -> list[Outcome]:  # fmt: skip
     """Start the endpoint and the stack, drop the files and follow them to reports or alerts."""
     step = Steps(console)
     with local_aws_endpoint() as endpoint:
         emulate_s3_event_versions()
         hold_glue_runs()
         step(f"local AWS endpoint (moto server) at {endpoint}")
-        stack = deploy_local_stack()
+        admin = _act_as_aws()
+        stack = deploy_local_stack(templates)
         step(f"stack 2 created from the templates: inbound [bold]{stack.inbound_bucket}[/], "
              f"outbound [bold]{stack.outbound_bucket}[/], Glue job [bold]{stack.job_name}[/]; "
              f"uploads settle for {LOCAL_SETTLE_SECONDS} s")  # fmt: skip
-        flow = Flow(stack, Handlers.load(stack), GlueRunner(stack.job_name), ShareWatcher(share), step,
-                    lose_run_ends=lose_run_ends)  # fmt: skip
+        denials = DenialLog()
+        runner = GlueRunner(stack.job_name, stack.role_session(stack.role_of("GlueJob"), GLUE_SERVICE, denials))
+        gateway = ShareWatcher(share, stack.role_session(FILE_SHARE_ROLE, STORAGE_GATEWAY_SERVICE, denials))
+        flow = Flow(stack, Handlers.load(stack, denials), runner, gateway, step, lose_run_ends=lose_run_ends)
+        enforce_iam(endpoint)
+        step("IAM enforced on the endpoint: each handler, the Glue script and the file gateway act with their "
+             "own role from stack 2")  # fmt: skip
         try:
             deadline = time.monotonic() + timeout_s
             if gap_s is None:
@@ -114,7 +142,7 @@ def run_flow(files: list[Path], share: Path, timeout_s: float, console: Console,
                 outcomes = [flow.follow(files, share, gap_s, deadline)]
             flow.print_status()
             if keep:
-                flow.serve(endpoint, share)
+                flow.serve(endpoint, admin, share)
             return outcomes
         finally:
             flow.runner.stop()
@@ -128,10 +156,20 @@ def drop_into_share(file: Path, share: Path) -> Path:
     return target
 
 
+def _act_as_aws() -> dict[str, str]:
+    """Give this process (the bridges, acting as AWS) the endpoint's administrator keys; return them."""
+    admin = admin_credentials()
+    os.environ.update(admin)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    boto3.DEFAULT_SESSION = None  # the default session caches the credentials it first resolved
+    return admin
+
+
 @dataclass
 class Handlers:
-    """The real Lambda handlers, loaded with their functions' environments."""
+    """The real Lambda handlers, loaded with their functions' environments, each acting with its role."""
 
+    denials: DenialLog
     trigger: Any
     trigger_context: Any
     notify: Any
@@ -142,16 +180,26 @@ class Handlers:
     retry_context: Any
 
     @classmethod
-    def load(cls, stack: LocalStack) -> Handlers:
-        """Import the handlers as the Lambda runtime would."""
-        loaded = [
-            load_handler(module, stack.resolver({"Ref": logical_id}), stack.function_environment(logical_id))
-            for module, logical_id in (("lambda_glue_job_trigger", "TriggerFunction"),
-                                       ("lambda_glue_failure_notification", "NotifierFunction"),
-                                       ("lambda_glue_run_ledger", "LedgerFunction"),
-                                       ("lambda_glue_retry", "RetryFunction"))
-        ]  # fmt: skip
-        return cls(*loaded[0], *loaded[1], *loaded[2], *loaded[3])
+    def load(cls, stack: LocalStack, denials: DenialLog) -> Handlers:
+        """Import the handlers as the Lambda runtime would, each with its function's role."""
+        loaded = []
+        for module, logical_id in (("lambda_glue_job_trigger", "TriggerFunction"),
+                                   ("lambda_glue_failure_notification", "NotifierFunction"),
+                                   ("lambda_glue_run_ledger", "LedgerFunction"),
+                                   ("lambda_glue_retry", "RetryFunction")):  # fmt: skip
+            handler, context = load_handler(module, stack.resolver({"Ref": logical_id}),
+                                            stack.function_environment(logical_id))  # fmt: skip
+            role = stack.role_session(stack.role_of(logical_id), LAMBDA_SERVICE, denials)
+            loaded += [_acting_as_role(handler, role), context]
+        return cls(denials, *loaded)
+
+
+def _acting_as_role(handler: Any, role: boto3.Session) -> Any:
+    def invoke(event: dict[str, Any], context: object) -> Any:
+        with acting_as(role):
+            return handler(event, context)
+
+    return invoke
 
 
 @dataclass
@@ -176,12 +224,23 @@ class Flow:
     def follow(self, files: list[Path], share: Path, gap_s: float, deadline: float) -> Outcome:
         """Drop the files (gap_s apart) and pump until quiet; what came of them."""
         reports, alerts = len(self.reports), len(self.alerts)
+        mark = len(self.handlers.denials.denials)
         for number, file in enumerate(files):
             if number:
                 self._pump_for(gap_s)
             self.step(f"file dropped into the share: {drop_into_share(file, share)}")
         while time.monotonic() < deadline:
-            self.pump()
+            try:
+                self.pump()
+            except (ClientError, S3UploadFailedError):
+                if not self.handlers.denials.since(mark):
+                    raise
+            # A call IAM denied a role ends the file there, with the denial, whether or not the code went on.
+            denied = [str(denial) for denial in self.handlers.denials.since(mark)]
+            if denied:
+                for line in denied:
+                    self.step(f"[bold red]{line}[/]")
+                return Outcome(EXIT_DENIED, self.reports[reports:], self.alerts[alerts:], denied)
             if not self.busy():
                 break
             time.sleep(PUMP_PAUSE_S)
@@ -201,11 +260,13 @@ class Flow:
             self.gateway_round()
             time.sleep(min(PUMP_PAUSE_S, max(until - time.monotonic(), 0)))
 
-    def serve(self, endpoint: str, share: Path) -> None:
+    def serve(self, endpoint: str, admin: dict[str, str], share: Path) -> None:
         """Keep pumping until Ctrl-C, for make status / make redrive and files dropped by hand."""
         target = f"ENDPOINT={endpoint} STACK={STACK_NAME} JOB={self.stack.job_name}"
-        self.step(f"serving until Ctrl-C; in another shell: [bold]make status {target}[/] or "
-                  f"[bold]make redrive {target} KEY=s3://...[/]; drop files into {share}/")  # fmt: skip
+        # IAM is enforced: the endpoint accepts only keys it issued, so the other shell needs these.
+        keys = " ".join(f"{name}={value}" for name, value in admin.items())
+        self.step(f"serving until Ctrl-C; in another shell: [bold]{keys} make status {target}[/] or "
+                  f"[bold]{keys} make redrive {target} KEY=s3://...[/]; drop files into {share}/")  # fmt: skip
         while True:
             self.pump()
             time.sleep(PUMP_PAUSE_S)
@@ -264,6 +325,9 @@ class Flow:
             succeeded, error = self.runner.execute(run, between=self.gateway_round)
         state = "SUCCEEDED" if succeeded else "FAILED"
         self.step(f"Glue run {run['Id']} {state}" + ("" if succeeded else f": {error}"))
+        denial = None if succeeded else denial_in_error(error)
+        if denial is not None:
+            self.handlers.denials.add(Denial(self.stack.role_of("GlueJob"), "the Glue script", denial))
         end_glue_run(self.stack.job_name, run["Id"], state, error)
         if self.lose_run_ends > 0:
             self.lose_run_ends -= 1
@@ -301,7 +365,7 @@ class Flow:
         with Progress(TextColumn("  file gateway upload"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
                       console=self.step.console, transient=True) as progress:  # fmt: skip
             task = progress.add_task("upload", total=size)
-            data, metadata = upload_to_inbound(path, self.stack.inbound_bucket, path.name,
+            data, metadata = upload_to_inbound(self.gateway.role, path, self.stack.inbound_bucket, path.name,
                                                lambda sent: progress.advance(task, sent))  # fmt: skip
         multipart = " in parts (multipart)" if size > MULTIPART_THRESHOLD else ""
         self.step(f"file gateway uploaded {size:,} bytes{multipart} to s3://{self.stack.inbound_bucket}/{path.name} "
@@ -337,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the local system serving until Ctrl-C")
     parser.add_argument("--gap", type=float, help="drop the files this many seconds apart, without waiting")
     parser.add_argument("--lose-run-ends", type=int, default=0, help="lose the first N run-end events")
+    parser.add_argument("--templates", type=Path, default=TEMPLATES,
+                        help="the folder holding the stack templates (a changed copy, to try a role)")  # fmt: skip
     args = parser.parse_args(argv)
     files = args.files or [SAMPLE]
     console = Console(soft_wrap=True)
@@ -346,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_RUN
     try:
         outcomes = run_flow(files, args.share, args.timeout, console, keep=args.keep, gap_s=args.gap,
-                            lose_run_ends=args.lose_run_ends)  # fmt: skip
+                            lose_run_ends=args.lose_run_ends, templates=args.templates)  # fmt: skip
     except KeyboardInterrupt:
         console.print("interrupted: the endpoint and every process started are stopped")
         return 130
@@ -356,12 +422,14 @@ def main(argv: list[str] | None = None) -> int:
             print(report, end="", flush=True)
         for alert in outcome.alerts:
             print(alert, flush=True)
+        for denial in outcome.denied:
+            print(denial, flush=True)
     return overall_status([outcome.status for outcome in outcomes])
 
 
 def overall_status(statuses: list[int]) -> int:
-    """An alert or a timeout wins; then any report; no run at all is 2."""
-    for status in (EXIT_ALERT, EXIT_TIMEOUT, EXIT_OK):
+    """An IAM denial wins, then an alert or a timeout; then any report; no run at all is 2."""
+    for status in (EXIT_DENIED, EXIT_ALERT, EXIT_TIMEOUT, EXIT_OK):
         if status in statuses:
             return status
     return EXIT_NO_RUN

@@ -7,8 +7,10 @@ loopback port and stops it, with the Spark job it started, before it exits.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from local_flow.templates import TEMPLATES, load_template
 from tests.conftest import ROOT, SAMPLE
 
 WORKED_EXAMPLE = "Search Engine Domain\tSearch Keyword\tRevenue\ngoogle.com\tipod\t480.00\nbing.com\tzune\t250.00\n"
@@ -26,10 +29,12 @@ WORKED_EXAMPLE = "Search Engine Domain\tSearch Keyword\tRevenue\ngoogle.com\tipo
 FLOW_TIMEOUT_S = 900  # a shared two-core machine runs Spark slowly; three failing attempts take minutes
 
 
-def run_local_flow(*files: Path, share: Path, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def run_local_flow(
+    *files: Path, share: Path, options: tuple[str, ...] = (), templates: Path = TEMPLATES
+) -> subprocess.CompletedProcess[str]:
     before = _flow_processes()
     command = [sys.executable, "-m", "local_flow.run", *map(str, files), "--share", str(share),
-               "--timeout", str(FLOW_TIMEOUT_S), *options]  # fmt: skip
+               "--timeout", str(FLOW_TIMEOUT_S), "--templates", str(templates), *options]  # fmt: skip
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=FLOW_TIMEOUT_S + 100,
                                check=False)  # fmt: skip
     _assert_nothing_left_running(before)
@@ -69,11 +74,13 @@ def _padded_sample(size: int) -> bytes:
 
 
 def _flow_processes() -> set[int]:
-    """The flow's own process, the Glue script it runs, and any JVM (Spark's), started from this checkout."""
+    """The flow's own process, the Glue script it runs, and any JVM (Spark's), started in this checkout.
+
+    The working directory tells them from flows of other checkouts running on the same machine.
+    """
     markers = ("local_flow.run", "local-glue-", "java")
     found = set()
     for process in psutil.process_iter(["cmdline", "name", "status", "cwd"]):
-        # Other checkouts on the machine run their own flows and JVMs; the flow runs with cwd=ROOT.
         if process.info["status"] == psutil.STATUS_ZOMBIE or process.info["cwd"] != str(ROOT):
             continue
         command = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
@@ -220,3 +227,38 @@ def test_lost_run_end_is_reconciled_by_the_retry_path(tmp_path: Path) -> None:
     assert re.search(r"retry handler: reconciled s3://\S+/hit_data\.tsv from Glue's record .*: SUCCEEDED", out)
     assert re.search(r"SUCCEEDED\s+attempts 1", out)
     assert out.endswith(WORKED_EXAMPLE)
+
+
+def templates_without(action: str, role: str, folder: Path) -> Path:
+    """A copy of cf_templates/ in which `role` no longer grants `action` (stack 2 written as JSON, which is YAML)."""
+    shutil.copytree(TEMPLATES, folder)
+    stack_2 = load_template("cf_app_infra_stack_2.yml")
+    for policy in stack_2["Resources"][role]["Properties"]["Policies"]:
+        statements = policy["PolicyDocument"]["Statement"]
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [granted for granted in actions if granted != action]
+        policy["PolicyDocument"]["Statement"] = [statement for statement in statements if statement["Action"]]
+    (folder / "cf_app_infra_stack_2.yml").write_text(json.dumps(stack_2), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "denied_in"),
+    [
+        # The trigger's code goes on (it leaves the input for the retry path); the flow stops at the denial.
+        pytest.param("TriggerRole", "glue:StartJobRun", "(glue:StartJobRun)", id="trigger-handler"),
+        # Denied inside the Glue script's own process, which runs with the job role's credentials.
+        pytest.param("GlueRole", "s3:PutObject", "(the Glue script)", id="glue-script"),
+    ],
+)
+def test_an_action_removed_from_a_role_fails_the_flow_with_the_denial(
+    tmp_path: Path, role: str, action: str, denied_in: str
+) -> None:
+    templates = templates_without(action, role, tmp_path / "templates")
+    completed = run_local_flow(SAMPLE, share=tmp_path / "share", templates=templates)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    denial = completed.stdout.strip().splitlines()[-1]
+    assert denial.startswith(f"IAM denied {role} {denied_in}: ")
+    assert "AccessDenied" in denial or f"is not authorized to perform: {action}" in denial
+    assert "_SearchKeywordPerformance.tab (version" not in completed.stdout  # no report was published
