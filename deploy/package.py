@@ -12,13 +12,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+# The template loader the local flow and the template tests use: one reading of CloudFormation YAML.
+from local_flow.templates import load_template
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 PACKAGE: Final = "search_revenue"
@@ -29,7 +34,9 @@ LAMBDAS: Final = {
     "LedgerZipKey": ROOT / "lambda_functions" / "lambda_glue_run_ledger.py",
     "RetryZipKey": ROOT / "lambda_functions" / "lambda_glue_retry.py",
 }
-# The Lambda runtime has boto3; the zips carry what it lacks.
+STACK_2: Final = "cf_app_infra_stack_2.yml"
+# The managed Python runtime ships boto3 and its dependencies only; the zips carry everything else,
+# Powertools' own dependencies included (its Logger imports typing_extensions at import time).
 LAMBDA_REQUIREMENTS: Final = ("aws-lambda-powertools",)
 # A Lambda zip carries the control plane and the shared modules it imports, never the report half.
 CONTROL_PLANE: Final = ("__init__.py", "errors.py", "outbound.py", "pipeline")
@@ -42,6 +49,72 @@ def pinned(requirement: str) -> str:
         if line.split("==")[0].strip().lower() == requirement.lower():
             return line.strip()
     raise SystemExit(f"{requirement} is not pinned in requirements.txt")
+
+
+def lambda_runtime(template: Mapping[str, Any] | None = None) -> str:
+    """The one `Runtime` every Lambda function of stack 2 declares (e.g. `python3.13`)."""
+    resources = (template or load_template(STACK_2))["Resources"]
+    runtimes = {
+        str(res["Properties"]["Runtime"]) for res in resources.values() if res["Type"] == "AWS::Lambda::Function"
+    }
+    if len(runtimes) != 1:
+        raise SystemExit(f"{STACK_2}: expected one Lambda runtime, found {sorted(runtimes)}")
+    return runtimes.pop()
+
+
+def runtime_python_version(runtime: str) -> str:
+    """`python3.13` -> `3.13`: the interpreter version a managed Python runtime runs."""
+    match = re.fullmatch(r"python(\d+\.\d+)", runtime)
+    if match is None:
+        raise SystemExit(f"not a managed Python runtime: {runtime!r}")
+    return match.group(1)
+
+
+def pinned_versions() -> dict[str, str]:
+    """Normalised package name -> pinned version, from requirements.txt."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, separator, version = line.split("#")[0].strip().partition("==")
+        if separator:
+            pins[_normalised(name)] = version.strip()
+    return pins
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_distributions(target: Path) -> dict[str, str]:
+    """Normalised name -> version of every distribution pip installed into a --target folder."""
+    found = {}
+    for info in target.glob("*.dist-info"):
+        name, _, version = info.name.removesuffix(".dist-info").rpartition("-")
+        found[_normalised(name)] = version
+    return found
+
+
+def unpinned_distributions(target: Path) -> dict[str, str]:
+    """The distributions in a --target folder whose version requirements.txt does not pin."""
+    pins = pinned_versions()
+    return {name: version for name, version in installed_distributions(target).items() if pins.get(name) != version}
+
+
+def install_lambda_requirements(target: Path, python_version: str) -> None:
+    """Install Powertools and its dependencies for the runtime's Python; fail on anything unpinned.
+
+    pip resolves the dependencies for the runtime's interpreter (not the build machine's), from
+    wheels only, with requirements.txt as constraints so each one is the pinned version.
+    """
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
+               "--python-version", python_version, "--implementation", "cp", "--only-binary=:all:",
+               "--constraint", str(ROOT / "requirements.txt"),
+               *(pinned(name) for name in LAMBDA_REQUIREMENTS)]  # fmt: skip
+    subprocess.run(command, check=True)
+    # Console scripts (jmespath's jp.py) carry the build machine's interpreter path and serve no handler.
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    unpinned = unpinned_distributions(target)
+    if unpinned:
+        raise SystemExit(f"Lambda dependencies not pinned in requirements.txt: {unpinned}")
 
 
 def content_key(folder: str, path: Path) -> str:
@@ -67,11 +140,10 @@ def build_wheel(staging: Path) -> Path:
 
 
 def build_lambda_zip(handler: Path, staging: Path) -> Path:
-    """Handler + the control plane + Powertools, as Lambda unpacks it."""
+    """Handler + the control plane + Powertools and its dependencies, as Lambda unpacks it."""
     with tempfile.TemporaryDirectory() as build:
         root = Path(build)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(root),
-                        *(pinned(name) for name in LAMBDA_REQUIREMENTS)], check=True)  # fmt: skip
+        install_lambda_requirements(root, runtime_python_version(lambda_runtime()))
         for part in CONTROL_PLANE:
             source = ROOT / PACKAGE / part
             if source.is_dir():
