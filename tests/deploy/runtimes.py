@@ -17,6 +17,12 @@ BUILD: Final = ROOT / "build" / "runtimes"
 READY_MARKER: Final = ".ready"
 
 
+def isolated_env() -> dict[str, str]:
+    """This process's environment without what would put the project's own packages on another interpreter's path."""
+    leaking = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    return {name: value for name, value in os.environ.items() if name not in leaking}
+
+
 def _pyenv_roots() -> list[Path]:
     roots = [Path(os.environ["PYENV_ROOT"])] if os.environ.get("PYENV_ROOT") else []
     if shutil.which("pyenv"):
@@ -57,7 +63,8 @@ def _build_once(folder: Path, build: list[list[str]]) -> Path:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     for command in build:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        completed = subprocess.run(command, env=isolated_env(), capture_output=True, text=True, timeout=900,
+                                   check=False)  # fmt: skip
         if completed.returncode != 0:
             pytest.fail(f"{' '.join(command)} failed:\n{completed.stdout}\n{completed.stderr}")
     (folder / READY_MARKER).touch()  # only a finished build is reused
