@@ -133,8 +133,15 @@ def write_zip(source_dir: Path, target: Path) -> None:
 
 
 def build_wheel(staging: Path) -> Path:
-    """Build the search_revenue wheel (pure Python) into a staging folder."""
-    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(staging), str(ROOT)]
+    """Build the search_revenue wheel (pure Python) into a staging folder, from a clean copy of the sources.
+
+    setuptools builds in the source tree's build/lib and never prunes it, so a module deleted or
+    moved since an earlier build would ship again; a fresh copy holds only what the tree has now.
+    """
+    source = staging / "source"
+    shutil.copytree(ROOT / PACKAGE, source / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pyproject.toml", source / "pyproject.toml")
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(staging), str(source)]
     subprocess.run(command, check=True)
     return next(staging.glob(f"{PACKAGE}-*.whl"))
 

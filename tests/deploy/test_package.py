@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from deploy.package import lambda_runtime, pinned_versions, runtime_python_version, unpinned_distributions
+from deploy.package import (
+    ROOT,
+    build_wheel,
+    lambda_runtime,
+    pinned_versions,
+    runtime_python_version,
+    unpinned_distributions,
+)
 from local_flow.templates import load_template
 
 
@@ -87,3 +94,17 @@ def test_unpinned_lambda_dependency_is_refused(tmp_path: Path) -> None:
     (tmp_path / "jmespath-0.9.0.dist-info").mkdir()
     (tmp_path / "surprise_dep-0.1.dist-info").mkdir()
     assert unpinned_distributions(tmp_path) == {"jmespath": "0.9.0", "surprise-dep": "0.1"}
+
+
+def test_wheel_holds_exactly_the_source_tree(tmp_path: Path) -> None:
+    stale = ROOT / "build" / "lib" / "search_revenue" / "left_from_an_earlier_build.py"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("")  # what setuptools' in-tree build/lib keeps after a module is deleted
+    try:
+        wheel = build_wheel(tmp_path)
+    finally:
+        stale.unlink()
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist() if name.startswith("search_revenue/")}
+    sources = {str(path.relative_to(ROOT)) for path in (ROOT / "search_revenue").rglob("*.py")}
+    assert shipped == sources
