@@ -38,6 +38,9 @@ STACK_2: Final = "cf_app_infra_stack_2.yml"
 # The managed Python runtime ships boto3 and its dependencies only; the zips carry everything else,
 # Powertools' own dependencies included (its Logger imports typing_extensions at import time).
 LAMBDA_REQUIREMENTS: Final = ("aws-lambda-powertools",)
+# Lambda's architectures and the wheel platform AWS's Python packaging guide installs for each.
+DEFAULT_ARCHITECTURE: Final = "x86_64"
+WHEEL_PLATFORMS: Final = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 # A Lambda zip carries the control plane and the shared modules it imports, never the report half.
 CONTROL_PLANE: Final = ("__init__.py", "errors.py", "outbound.py", "pipeline")
 FIXED_TIME: Final = (2020, 1, 1, 0, 0, 0)  # reproducible zips: same content, same bytes
@@ -60,6 +63,21 @@ def lambda_runtime(template: Mapping[str, Any] | None = None) -> str:
     if len(runtimes) != 1:
         raise SystemExit(f"{STACK_2}: expected one Lambda runtime, found {sorted(runtimes)}")
     return runtimes.pop()
+
+
+def lambda_platform(template: Mapping[str, Any] | None = None) -> str:
+    """The wheel platform tag of the one architecture stack 2's functions run on (x86_64 when unset)."""
+    resources = (template or load_template(STACK_2))["Resources"]
+    architectures = {
+        str(res["Properties"].get("Architectures", [DEFAULT_ARCHITECTURE])[0])
+        for res in resources.values()
+        if res["Type"] == "AWS::Lambda::Function"
+    }
+    if len(architectures) != 1 or not architectures <= set(WHEEL_PLATFORMS):
+        raise SystemExit(
+            f"{STACK_2}: expected one Lambda architecture of {sorted(WHEEL_PLATFORMS)}, found {sorted(architectures)}"
+        )
+    return WHEEL_PLATFORMS[architectures.pop()]
 
 
 def runtime_python_version(runtime: str) -> str:
@@ -99,14 +117,16 @@ def unpinned_distributions(target: Path) -> dict[str, str]:
     return {name: version for name, version in installed_distributions(target).items() if pins.get(name) != version}
 
 
-def install_lambda_requirements(target: Path, python_version: str) -> None:
+def install_lambda_requirements(target: Path, python_version: str, platform: str) -> None:
     """Install Powertools and its dependencies for the runtime's Python; fail on anything unpinned.
 
-    pip resolves the dependencies for the runtime's interpreter (not the build machine's), from
-    wheels only, with requirements.txt as constraints so each one is the pinned version.
+    pip resolves the dependencies for the runtime's interpreter and architecture (not the build
+    machine's), from wheels only, with requirements.txt as constraints so each one is the pinned
+    version.
     """
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
-               "--python-version", python_version, "--implementation", "cp", "--only-binary=:all:",
+               "--python-version", python_version, "--implementation", "cp", "--platform", platform,
+               "--only-binary=:all:",
                "--constraint", str(ROOT / "requirements.txt"),
                *(pinned(name) for name in LAMBDA_REQUIREMENTS)]  # fmt: skip
     subprocess.run(command, check=True)
@@ -150,7 +170,7 @@ def build_lambda_zip(handler: Path, staging: Path) -> Path:
     """Handler + the control plane + Powertools and its dependencies, as Lambda unpacks it."""
     with tempfile.TemporaryDirectory() as build:
         root = Path(build)
-        install_lambda_requirements(root, runtime_python_version(lambda_runtime()))
+        install_lambda_requirements(root, runtime_python_version(lambda_runtime()), lambda_platform())
         for part in CONTROL_PLANE:
             source = ROOT / PACKAGE / part
             if source.is_dir():

@@ -7,12 +7,14 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deploy.package import (
     ROOT,
     build_wheel,
+    lambda_platform,
     lambda_runtime,
     pinned_versions,
     runtime_python_version,
@@ -108,3 +110,15 @@ def test_wheel_holds_exactly_the_source_tree(tmp_path: Path) -> None:
         shipped = {name for name in archive.namelist() if name.startswith("search_revenue/")}
     sources = {str(path.relative_to(ROOT)) for path in (ROOT / "search_revenue").rglob("*.py")}
     assert shipped == sources
+
+
+def test_lambda_wheels_are_for_the_functions_architecture() -> None:
+    def functions(*architectures: list[str] | None) -> dict[str, Any]:
+        properties = [{"Runtime": "python3.13"} | ({"Architectures": arch} if arch else {}) for arch in architectures]
+        return {"Resources": {f"F{i}": {"Type": "AWS::Lambda::Function", "Properties": props}
+                              for i, props in enumerate(properties)}}  # fmt: skip
+
+    assert lambda_platform() == "manylinux2014_x86_64"  # stack 2 leaves the default
+    assert lambda_platform(functions(["arm64"], ["arm64"])) == "manylinux2014_aarch64"
+    with pytest.raises(SystemExit, match="one Lambda architecture"):
+        lambda_platform(functions(["arm64"], None))
