@@ -28,9 +28,8 @@ GLUE_SCRIPT: Final = ROOT / "glue_jobs" / "search_revenue_glue_job.py"
 STACK_NAME: Final = "skp-local"
 ACCOUNT_ID: Final = "123456789012"
 ON_PREM_CIDR: Final = "127.0.0.0/8"
-# moto refuses to store the public /aws/service/... parameter names, so the AMI parameters of
-# stack 2 point to parameters of ours holding one of moto's images.
-AMI_PARAMETERS: Final = {"FileGatewayAmiId": "/local/storagegateway/ami", "OnPremAmiId": "/local/amazon-linux/ami"}
+# Stack 2 takes both hosts' images as pinned AMI ids; locally, one of moto's images.
+AMI_PARAMETERS: Final = ("FileGatewayAmiId", "OnPremAmiId")
 _SUB_NAME = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -110,7 +109,8 @@ def _queue(name: str) -> tuple[str, str]:
 def deploy_local_stack() -> LocalStack:
     """Create stacks 1 and 2 on the endpoint and bridge what moto cannot run."""
     cloudformation = boto3.client("cloudformation")
-    cloudformation.create_stack(StackName=f"{STACK_NAME}-artifacts",
+    prefix = [{"ParameterKey": "NamePrefix", "ParameterValue": STACK_NAME}]  # physical names derive from it
+    cloudformation.create_stack(StackName=f"{STACK_NAME}-artifacts", Parameters=prefix,
                                 TemplateBody=json.dumps(load_template("cf_app_infra_stack_1.yml")))  # fmt: skip
     artifacts = _outputs(f"{STACK_NAME}-artifacts")["ArtifactBucketName"]
     stack_2 = load_template("cf_app_infra_stack_2.yml")
@@ -121,7 +121,8 @@ def deploy_local_stack() -> LocalStack:
                 "LedgerZipKey": "lambda_glue_run_ledger", "RetryZipKey": "lambda_glue_retry"}  # fmt: skip
     for key_parameter, handler in handlers.items():
         s3.put_object(Bucket=artifacts, Key=defaults[key_parameter], Body=_placeholder_zip(handler))
-    parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR}
+    parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR,
+                                                     "NamePrefix": STACK_NAME}  # fmt: skip
     cloudformation.create_stack(
         StackName=STACK_NAME,
         TemplateBody=json.dumps(template_for_moto(stack_2)),
@@ -152,10 +153,7 @@ def _network_parameters() -> dict[str, str]:
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ssm = boto3.client("ssm")
-    for name in AMI_PARAMETERS.values():
-        ssm.put_parameter(Name=name, Value=image, Type="String", Overwrite=True)
-    return {"VpcId": vpc, "SubnetId": subnet} | AMI_PARAMETERS
+    return {"VpcId": vpc, "SubnetId": subnet} | dict.fromkeys(AMI_PARAMETERS, str(image))
 
 
 def _create_glue_job(stack_2: Mapping[str, Any], resolve: Resolver) -> str:
