@@ -8,11 +8,12 @@ version is downloaded. A version that is gone fails the run with an error naming
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
-
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Any, Final
 
 from search_revenue.errors import InputNotFoundError, InputVersionGoneError
+
+if TYPE_CHECKING:  # botocore is imported where S3 is used: a run on local files needs no AWS SDK
+    from botocore.exceptions import ClientError
 
 S3_SCHEME: Final = "s3://"
 # S3 answers a missing version with NoSuchVersion, a malformed one with InvalidArgument, and a
@@ -29,6 +30,8 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 def current_version(s3: Any, uri: str) -> str | None:
     """The version the key holds now (None in an unversioned bucket); for runs started without one."""
     bucket, key = split_s3_uri(uri)
+    from botocore.exceptions import ClientError
+
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as err:
@@ -48,6 +51,8 @@ def copy_version(s3: Any, uri: str, version: str, target_uri: str) -> None:
     """Copy one version of an object to a run-scoped key (in parts when large: `copy` is multipart-aware)."""
     bucket, key = split_s3_uri(uri)
     target_bucket, target_key = split_s3_uri(target_uri)
+    from botocore.exceptions import ClientError
+
     try:
         s3.copy({"Bucket": bucket, "Key": key, "VersionId": version}, target_bucket, target_key)
     except ClientError as err:
@@ -59,6 +64,8 @@ def download_version(s3: Any, uri: str, version: str | None, target: Path) -> No
     """Download one version of an object (the current one when version is None) to a local file."""
     bucket, key = split_s3_uri(uri)
     extra = {"VersionId": version} if version else None
+    from botocore.exceptions import ClientError
+
     try:
         s3.download_file(Bucket=bucket, Key=key, Filename=str(target), ExtraArgs=extra)
     except ClientError as err:
