@@ -13,7 +13,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from search_revenue.report.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT, HitColumns
+from search_revenue.report.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
 from search_revenue.report.purchases import (
     AMOUNT_FRACTION_DIGITS,
     AMOUNT_INTEGER_DIGITS,
@@ -86,13 +86,18 @@ def purchase_revenue_column(amounts: Column) -> Column:
     return F.aggregate(amounts, zero, add_amount)
 
 
-def reject_reason_column(fields: Column, columns: HitColumns, is_purchase: Column, amounts: Column) -> Column:
-    """Why a split data row is rejected, or null when it is kept (R2), in the stream engine's order."""
+def reject_reason_column(
+    fields: Column, hit_time: Column, is_purchase: Column, amounts: Column, expected: int
+) -> Column:
+    """Why a data row is rejected, or null when it is kept (R2), in the stream engine's order.
+
+    `fields` is the row's field count. The revenue fields are read only on purchase hits.
+    """
     is_plain = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(PLAIN_DECIMAL)))
     is_supported = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(SUPPORTED_AMOUNT)))
     return (
-        F.when(F.size(fields) != columns.field_count, REJECT_FIELD_COUNT)
-        .when(~is_hit_time_column(F.get(fields, columns.hit_time_gmt)), REJECT_BAD_HIT_TIME)
+        F.when(fields != expected, REJECT_FIELD_COUNT)
+        .when(~is_hit_time_column(hit_time), REJECT_BAD_HIT_TIME)
         .when(is_purchase & ~is_plain, REJECT_BAD_REVENUE)
         .when(is_purchase & ~is_supported, REJECT_REVENUE_RANGE)
     )
@@ -116,12 +121,13 @@ def search_referral_column(referrer: Column, engines: Mapping[str, str]) -> Colu
     """Apply `referrers.parse_search_referrer` to a column (R4): a struct(domain, keyword) or null.
 
     A Python UDF, on purpose: R4 needs the public suffix list and Python's form decoding, which no
-    Spark built-in offers, and one implementation keeps both engines byte-identical. The caller
-    applies it only to the rows left after shrinking, never to every row.
+    Spark built-in offers, and one implementation keeps both engines byte-identical. It takes the
+    referrer's bytes and decodes them as the stream engine does (Java replaces invalid UTF-8
+    differently). The caller applies it only to the rows left after shrinking, never to every row.
     """
     table = dict(engines)
 
-    def parse(value: str | None) -> tuple[str, str] | None:
-        return None if value is None else parse_search_referrer(value, table)
+    def parse(value: bytes | None) -> tuple[str, str] | None:
+        return None if value is None else parse_search_referrer(bytes(value).decode("utf-8", "replace"), table)
 
-    return F.udf(parse, REFERRAL_TYPE)(referrer)
+    return F.udf(parse, REFERRAL_TYPE)(referrer.cast("binary"))
