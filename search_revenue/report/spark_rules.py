@@ -93,13 +93,18 @@ def reject_reason_column(
 
     `fields` is the row's field count. The revenue fields are read only on purchase hits.
     """
-    is_plain = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(PLAIN_DECIMAL)))
-    is_supported = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(SUPPORTED_AMOUNT)))
+
+    # R2 as `purchase_revenue` raises it: the first product whose amount is unusable decides.
+    def amount_reason(text: Column) -> Column:
+        is_usable = (text == "") | text.rlike(_whole_match(SUPPORTED_AMOUNT))
+        is_plain = text.rlike(_whole_match(PLAIN_DECIMAL))
+        return F.when(is_usable, "").when(is_plain, REJECT_REVENUE_RANGE).otherwise(REJECT_BAD_REVENUE)
+
+    unusable = F.filter(F.transform(amounts, amount_reason), lambda reason: reason != "")
     return (
         F.when(fields != expected, REJECT_FIELD_COUNT)
         .when(~is_hit_time_column(hit_time), REJECT_BAD_HIT_TIME)
-        .when(is_purchase & ~is_plain, REJECT_BAD_REVENUE)
-        .when(is_purchase & ~is_supported, REJECT_REVENUE_RANGE)
+        .when(is_purchase & (F.size(unusable) > 0), F.get(unusable, 0))
     )
 
 
