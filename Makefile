@@ -18,7 +18,7 @@ STACK ?= search-keyword-performance
 PARAMS ?= deploy/parameters.json
 CLIENT_CIDR ?=
 
-.PHONY: help setup java run cli status redrive test lint stages data bench package deploy gateway images clean
+.PHONY: help setup java run cli status redrive test lint stages data bench package amis deploy gateway images clean
 
 help:
 	@echo "make run    # the whole flow on a local AWS endpoint, on the sample (FILE=path for another)"
@@ -30,6 +30,7 @@ help:
 	@echo "make data SIZE=1GB   # deterministic synthetic hit data with its expected answer"
 	@echo "make bench SIZE=2GB  # both engines on synthetic data: time, MB/s, peak memory"
 	@echo "make package         # the wheel, the Glue script and the Lambda zips in dist/"
+	@echo "make amis STACK=name PARAMS=deploy/parameters.json     # pin both hosts' AMI ids in the file, once"
 	@echo "make deploy STACK=name PARAMS=deploy/parameters.json   # both stacks, with the AWS CLI"
 	@echo "make gateway STACK=name CLIENT_CIDR=203.0.113.0/24      # activate the file gateway, create the share"
 	@echo "make images          # images/app_architecture.png from code"
@@ -117,7 +118,13 @@ bench: setup
 package: $(VENV)/.installed
 	$(PY) -m deploy.package --dist dist
 
+# The hosts' images are pinned in the parameters file, never re-resolved on an update (a new
+# image replaces the instance): `make amis` writes them once, `make deploy` refuses a file without.
+amis: $(VENV)/.installed
+	$(PY) -m deploy.amis pin --params $(PARAMS) --stack $(STACK)
+
 deploy: package
+	$(PY) -m deploy.amis check --params $(PARAMS)
 	PYTHON=$(PY) deploy/deploy.sh $(STACK) $(PARAMS)
 
 gateway: $(VENV)/.installed

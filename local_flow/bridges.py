@@ -1,11 +1,12 @@
 """The few steps moto cannot do here, done the way AWS does them, with the real code.
 
-- the file gateway: a file that appears in the share folder is uploaded (multipart when large);
+- the file gateway: a file that appears in the share folder is uploaded (multipart when large),
+  with the file share role's credentials;
 - S3 -> Lambda: each object-created message of the notification queue goes to the real trigger
-  handler, with the function's environment as deployed;
+  handler, with the function's environment as deployed (and its role: `local_flow.iam`);
 - Glue: each new run of the job executes the Glue script downloaded from its ScriptLocation, with
-  the run's arguments, on local Spark; a failed run emits the `Glue Job State Change` event Glue
-  would, on the default event bus;
+  the run's arguments and the job role's credentials, on local Spark; a failed run emits the
+  `Glue Job State Change` event Glue would, on the default event bus;
 - EventBridge -> Lambda: each event of the failure rule's queue goes to the real failure handler;
 - SNS -> e-mail: the subscriber queue is read and the alert printed.
 """
@@ -26,6 +27,8 @@ from urllib.parse import unquote_plus
 
 import boto3
 from boto3.s3.transfer import TransferConfig
+
+from local_flow.iam import session_environment
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 LAMBDA_DIR: Final = ROOT / "lambda_functions"
@@ -62,6 +65,7 @@ class ShareWatcher:
     """The file gateway's side of the share: files that appear (or change) in the folder."""
 
     share: Path
+    role: boto3.Session  # the file share role, which the gateway writes to S3 with
     seen: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,10 +83,12 @@ class ShareWatcher:
         return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in self.share.iterdir() if p.is_file()}
 
 
-def upload_to_inbound(path: Path, bucket: str, key: str, on_bytes: Callable[[int], None]) -> None:
-    """Upload as the file gateway does: one PUT for small files, multipart above 8 MiB."""
+def upload_to_inbound(
+    gateway: boto3.Session, path: Path, bucket: str, key: str, on_bytes: Callable[[int], None]
+) -> None:
+    """Upload as the file gateway does, with its file share role: one PUT for small files, multipart above 8 MiB."""
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
-    boto3.client("s3").upload_file(Filename=str(path), Bucket=bucket, Key=key, Config=config, Callback=on_bytes)
+    gateway.client("s3").upload_file(Filename=str(path), Bucket=bucket, Key=key, Config=config, Callback=on_bytes)
 
 
 def with_version_ids(event: dict[str, Any]) -> dict[str, Any]:
@@ -116,9 +122,14 @@ def drain_queue(queue_url: str, wait_s: int = 1) -> Iterator[dict[str, Any]]:
 
 @dataclass
 class GlueRunner:
-    """Runs each new run of the job with the real Glue script on local Spark."""
+    """Runs each new run of the job with the real Glue script on local Spark, with the job's role.
+
+    Glue reads the script with the job's role and hands the role's credentials to the script;
+    the runner does both with `role`, a session of the job's role.
+    """
 
     job_name: str
+    role: boto3.Session
     done: set[str] = field(default_factory=set)
     process: subprocess.Popen[str] | None = None
 
@@ -137,9 +148,11 @@ class GlueRunner:
         with tempfile.TemporaryDirectory(prefix="local-glue-") as scratch:
             script = Path(scratch) / "script.py"
             bucket, _, key = job["Command"]["ScriptLocation"].removeprefix("s3://").partition("/")
-            boto3.client("s3").download_file(Bucket=bucket, Key=key, Filename=str(script))
+            self.role.client("s3").download_file(Bucket=bucket, Key=key, Filename=str(script))
+            environment = os.environ | session_environment(self.role)
             self.process = subprocess.Popen([sys.executable, str(script), *arguments], stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+                                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                            env=environment)  # fmt: skip
             _, stderr = self.process.communicate()
             succeeded = self.process.returncode == 0
             self.process = None

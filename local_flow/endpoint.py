@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
+from moto import settings
 from moto.server import ThreadedMotoServer
 
 LOOPBACK: Final = "127.0.0.1"
 REGION: Final = "us-east-1"
-# Dummy credentials: moto accepts any, and nothing here may reach a real account.
+# Dummy credentials: moto accepts any until IAM is enforced (local_flow.iam), and nothing here may
+# reach a real account.
 FAKE_CREDENTIALS: Final = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -39,10 +41,13 @@ def local_aws_endpoint() -> Iterator[str]:
     endpoint = f"http://{host}:{port}"
     saved = {name: os.environ.get(name) for name in [*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
     os.environ.update(FAKE_CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint})
+    # IAM enforcement (local_flow.iam) is one setting for all of moto in this process: leave it as found.
+    saved_no_auth_count = settings.INITIAL_NO_AUTH_ACTION_COUNT
     try:
         yield endpoint
     finally:
         server.stop()
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = saved_no_auth_count
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

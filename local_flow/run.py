@@ -1,27 +1,31 @@
 """`make run`: the deployed flow on this machine, from a file dropped into the share to the
 report in the outbound bucket, or to the failure alert.
 
-    python -m local_flow.run [FILE] [--share nfs_share] [--timeout 600]
+    python -m local_flow.run [FILE] [--share nfs_share] [--timeout 600] [--templates cf_templates]
 
 Exit status: 0 with the report printed; 1 with the alert printed when the run failed; 2 when the
-file started no run (a name the pipeline ignores); 3 on a timeout.
+file started no run (a name the pipeline ignores); 3 on a timeout; 4 when IAM denied a handler,
+the Glue script or the file gateway a call its role must allow (the denial is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -36,14 +40,28 @@ from local_flow.bridges import (
     with_version_ids,
 )
 from local_flow.endpoint import local_aws_endpoint
+from local_flow.iam import (
+    GLUE_SERVICE,
+    LAMBDA_SERVICE,
+    STORAGE_GATEWAY_SERVICE,
+    Denial,
+    DenialLog,
+    acting_as,
+    admin_credentials,
+    denial_in_error,
+    enforce_iam,
+)
 from local_flow.stack import STACK_NAME, LocalStack, deploy_local_stack
+from local_flow.templates import TEMPLATES
 from search_revenue.outbound import OutputNames, dated_folder
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import ledger_keys
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 SAMPLE: Final = ROOT / "data" / "hit_data.tsv"
-EXIT_OK, EXIT_ALERT, EXIT_NO_RUN, EXIT_TIMEOUT = 0, 1, 2, 3
+EXIT_OK, EXIT_ALERT, EXIT_NO_RUN, EXIT_TIMEOUT, EXIT_DENIED = 0, 1, 2, 3, 4
+# The role the file share writes to S3 with; the share itself is created by deploy/gateway.py, not by the template.
+FILE_SHARE_ROLE: Final = "FileShareRole"
 QUIET_AFTER_UPLOAD_S: Final = 5
 LOCAL_RETRY_PERIOD_S: Final = 30
 DECISION_TEXT: Final = {
@@ -60,6 +78,7 @@ class Outcome:
     status: int
     report: str | None = None
     alert: str | None = None
+    denied: list[str] = field(default_factory=list)
 
 
 class Steps:
@@ -90,8 +109,9 @@ def drop_into_share(file: Path, share: Path) -> Path:
 
 @dataclass
 class Handlers:
-    """The real Lambda handlers, loaded with their functions' environments."""
+    """The real Lambda handlers, loaded with their functions' environments, each acting with its role."""
 
+    denials: DenialLog
     trigger: Any
     trigger_context: Any
     notify: Any
@@ -103,45 +123,72 @@ class Handlers:
     last_retry: float = 0.0
 
     @classmethod
-    def load(cls, stack: LocalStack) -> Handlers:
-        """Import the handlers as the Lambda runtime would."""
-        loaded = [
-            load_handler(module, stack.resolver({"Ref": logical_id}), stack.function_environment(logical_id))
-            for module, logical_id in (("lambda_glue_job_trigger", "TriggerFunction"),
-                                       ("lambda_glue_failure_notification", "NotifierFunction"),
-                                       ("lambda_glue_run_ledger", "LedgerFunction"),
-                                       ("lambda_glue_retry", "RetryFunction"))
-        ]  # fmt: skip
-        return cls(*loaded[0], *loaded[1], *loaded[2], *loaded[3])
+    def load(cls, stack: LocalStack, denials: DenialLog) -> Handlers:
+        """Import the handlers as the Lambda runtime would, each with its function's role."""
+        loaded = []
+        for module, logical_id in (("lambda_glue_job_trigger", "TriggerFunction"),
+                                   ("lambda_glue_failure_notification", "NotifierFunction"),
+                                   ("lambda_glue_run_ledger", "LedgerFunction"),
+                                   ("lambda_glue_retry", "RetryFunction")):  # fmt: skip
+            handler, context = load_handler(module, stack.resolver({"Ref": logical_id}),
+                                            stack.function_environment(logical_id))  # fmt: skip
+            role = stack.role_session(stack.role_of(logical_id), LAMBDA_SERVICE, denials)
+            loaded += [_acting_as_role(handler, role), context]
+        return cls(denials, *loaded)
+
+
+def _acting_as_role(handler: Any, role: boto3.Session) -> Any:
+    def invoke(event: dict[str, Any], context: object) -> Any:
+        with acting_as(role):
+            return handler(event, context)
+
+    return invoke
 
 
 def run_flow(
-    files: list[Path], share: Path, timeout_s: float, console: Console, *, keep: bool = False
-) -> list[Outcome]:
+    files: list[Path], share: Path, timeout_s: float, console: Console, *, keep: bool = False,
+    templates: Path = TEMPLATES,
+) -> list[Outcome]:  # fmt: skip
     """Start the endpoint and the stack, drop each file in turn and follow it to a report or an alert."""
     step = Steps(console)
     with local_aws_endpoint() as endpoint:
         step(f"local AWS endpoint (moto server) at {endpoint}")
-        stack = deploy_local_stack()
+        admin = _act_as_aws()
+        stack = deploy_local_stack(templates)
         step(f"stack 2 created from the templates: inbound [bold]{stack.inbound_bucket}[/], "
              f"outbound [bold]{stack.outbound_bucket}[/], Glue job [bold]{stack.job_name}[/]")  # fmt: skip
-        handlers = Handlers.load(stack)
-        runner = GlueRunner(stack.job_name)
-        gateway = ShareWatcher(share)
+        denials = DenialLog()
+        handlers = Handlers.load(stack, denials)
+        runner = GlueRunner(stack.job_name, stack.role_session(stack.role_of("GlueJob"), GLUE_SERVICE, denials))
+        gateway = ShareWatcher(share, stack.role_session(FILE_SHARE_ROLE, STORAGE_GATEWAY_SERVICE, denials))
+        enforce_iam(endpoint)
+        step("IAM enforced on the endpoint: each handler, the Glue script and the file gateway act with their "
+             "own role from stack 2")  # fmt: skip
         try:
             outcomes = [_follow(file, share, gateway, stack, handlers, runner, step, timeout_s) for file in files]
             if keep:
-                _serve(endpoint, share, gateway, stack, handlers, runner, step)
+                _serve(endpoint, admin, share, gateway, stack, handlers, runner, step)
             return outcomes
         finally:
             runner.stop()
 
 
-def _serve(endpoint: str, share: Path, gateway: ShareWatcher, stack: LocalStack, handlers: Handlers,
-           runner: GlueRunner, step: Steps) -> None:  # fmt: skip
+def _act_as_aws() -> dict[str, str]:
+    """Give this process (the bridges, acting as AWS) the endpoint's administrator keys; return them."""
+    admin = admin_credentials()
+    os.environ.update(admin)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    boto3.DEFAULT_SESSION = None  # the default session caches the credentials it first resolved
+    return admin
+
+
+def _serve(endpoint: str, admin: dict[str, str], share: Path, gateway: ShareWatcher, stack: LocalStack,
+           handlers: Handlers, runner: GlueRunner, step: Steps) -> None:  # fmt: skip
     target = f"ENDPOINT={endpoint} STACK={STACK_NAME} JOB={stack.job_name}"
-    step(f"serving until Ctrl-C; in another shell: [bold]make status {target}[/] or "
-         f"[bold]make redrive {target} KEY=s3://...[/]; drop files into {share}/")  # fmt: skip
+    # IAM is enforced: the endpoint accepts only keys it issued, so the other shell needs these.
+    keys = " ".join(f"{name}={value}" for name, value in admin.items())
+    step(f"serving until Ctrl-C; in another shell: [bold]{keys} make status {target}[/] or "
+         f"[bold]{keys} make redrive {target} KEY=s3://...[/]; drop files into {share}/")  # fmt: skip
     while True:
         _pump(gateway, stack, handlers, runner, step)
 
@@ -149,10 +196,31 @@ def _serve(endpoint: str, share: Path, gateway: ShareWatcher, stack: LocalStack,
 def _pump(
     gateway: ShareWatcher, stack: LocalStack, handlers: Handlers, runner: GlueRunner, step: Steps
 ) -> Outcome | None:
-    """One round over every bridge; returns how the current file ended, if it did."""
+    """One round over every bridge; returns how the current file ended, if it did.
+
+    A call IAM denied a role ends the file there, with the denial, whether or not the code went on.
+    """
+    mark = len(handlers.denials.denials)
+    outcome: Outcome | None = None
+    try:
+        outcome = _bridge_round(gateway, stack, handlers, runner, step)
+    except (ClientError, S3UploadFailedError):
+        if not handlers.denials.since(mark):
+            raise
+    denied = [str(denial) for denial in handlers.denials.since(mark)]
+    if not denied:
+        return outcome
+    for line in denied:
+        step(f"[bold red]{line}[/]")
+    return Outcome(EXIT_DENIED, alert=outcome.alert if outcome else None, denied=denied)
+
+
+def _bridge_round(
+    gateway: ShareWatcher, stack: LocalStack, handlers: Handlers, runner: GlueRunner, step: Steps
+) -> Outcome | None:
     outcome: Outcome | None = None
     for new_file in gateway.new_files():  # what the client writes into the share
-        _upload(new_file, stack, step)
+        _upload(new_file, gateway, stack, step)
     for event in drain_queue(stack.inbound_events_queue):
         if "Records" not in event:
             continue  # S3's test event when the notification was configured
@@ -169,6 +237,9 @@ def _pump(
             succeeded, error = runner.execute(run)
         state = "SUCCEEDED" if succeeded else "FAILED"
         step(f"Glue run {run['Id']} {state}" + ("" if succeeded else f": {error}"))
+        denial = None if succeeded else denial_in_error(error)
+        if denial is not None:
+            handlers.denials.add(Denial(stack.role_of("GlueJob"), "the Glue script", denial))
         emit_glue_state_change(stack.job_name, run["Id"], state, error)
         step(f"Glue Job State Change ({state}) put on the default event bus")
         if succeeded:
@@ -211,6 +282,8 @@ def _follow(file: Path, share: Path, gateway: ShareWatcher, stack: LocalStack, h
     pending: Outcome | None = None
     while time.monotonic() < deadline:
         outcome = _pump(gateway, stack, handlers, runner, step)
+        if outcome is not None and outcome.status == EXIT_DENIED:
+            return outcome
         if outcome is not None and outcome.status != EXIT_NO_RUN:
             # Let the ledger and alert bridges catch up before the next file.
             _pump(gateway, stack, handlers, runner, step)
@@ -227,12 +300,13 @@ def _follow(file: Path, share: Path, gateway: ShareWatcher, stack: LocalStack, h
     return Outcome(EXIT_TIMEOUT)
 
 
-def _upload(path: Path, stack: LocalStack, step: Steps) -> None:
+def _upload(path: Path, gateway: ShareWatcher, stack: LocalStack, step: Steps) -> None:
     size = path.stat().st_size
     with Progress(TextColumn("  file gateway upload"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
                   console=step.console, transient=True) as progress:  # fmt: skip
         task = progress.add_task("upload", total=size)
-        upload_to_inbound(path, stack.inbound_bucket, path.name, lambda sent: progress.advance(task, sent))
+        upload_to_inbound(gateway.role, path, stack.inbound_bucket, path.name,
+                          lambda sent: progress.advance(task, sent))  # fmt: skip
     multipart = " in parts (multipart)" if size > MULTIPART_THRESHOLD else ""
     step(f"file gateway uploaded {size:,} bytes{multipart} to s3://{stack.inbound_bucket}/{path.name}")
 
@@ -258,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", type=Path, default=ROOT / "nfs_share", help="the folder standing for the NFS share")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--keep", action="store_true", help="keep the local system serving until Ctrl-C")
+    parser.add_argument("--templates", type=Path, default=TEMPLATES,
+                        help="the folder holding the stack templates (a changed copy, to try a role)")  # fmt: skip
     args = parser.parse_args(argv)
     files = args.files or [SAMPLE]
     console = Console(soft_wrap=True)
@@ -266,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"error: {missing[0]}: no such file")
         return EXIT_NO_RUN
     try:
-        outcomes = run_flow(files, args.share, args.timeout, console, keep=args.keep)
+        outcomes = run_flow(files, args.share, args.timeout, console, keep=args.keep, templates=args.templates)
     except KeyboardInterrupt:
         console.print("interrupted: the endpoint and every process started are stopped")
         return 130
@@ -276,12 +352,14 @@ def main(argv: list[str] | None = None) -> int:
             print(outcome.report, end="", flush=True)
         if outcome.alert is not None:
             print(outcome.alert, flush=True)
+        for denial in outcome.denied:
+            print(denial, flush=True)
     return overall_status([outcome.status for outcome in outcomes])
 
 
 def overall_status(statuses: list[int]) -> int:
-    """An alert or a timeout wins; then any report; no run at all is 2."""
-    for status in (EXIT_ALERT, EXIT_TIMEOUT, EXIT_OK):
+    """An IAM denial wins, then an alert or a timeout; then any report; no run at all is 2."""
+    for status in (EXIT_DENIED, EXIT_ALERT, EXIT_TIMEOUT, EXIT_OK):
         if status in statuses:
             return status
     return EXIT_NO_RUN

@@ -21,17 +21,26 @@ from typing import Any, Final
 
 import boto3
 
-from local_flow.templates import load_template, template_for_moto
+from local_flow.iam import DenialLog, install_role_policies, role_session
+from local_flow.templates import TEMPLATES, load_template, template_for_moto
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 GLUE_SCRIPT: Final = ROOT / "glue_jobs" / "search_revenue_glue_job.py"
 STACK_NAME: Final = "skp-local"
 ACCOUNT_ID: Final = "123456789012"
 ON_PREM_CIDR: Final = "127.0.0.0/8"
-# moto refuses to store the public /aws/service/... parameter names, so the AMI parameters of
-# stack 2 point to parameters of ours holding one of moto's images.
-AMI_PARAMETERS: Final = {"FileGatewayAmiId": "/local/storagegateway/ami", "OnPremAmiId": "/local/amazon-linux/ami"}
+# Stack 2 takes both hosts' images as pinned AMI ids; locally, one of moto's images.
+AMI_PARAMETERS: Final = ("FileGatewayAmiId", "OnPremAmiId")
 _SUB_NAME = re.compile(r"\$\{([^}]+)\}")
+# Fn::GetAtt Arn of the resource types the roles' policies name, from a physical id (or, for a
+# queue, the name at the end of its URL). CloudFormation's log group Arn ends in ":*".
+_ARN_FORMATS: Final = {
+    "AWS::S3::Bucket": "arn:aws:s3:::{id}",
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{id}",
+    "AWS::SQS::Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "AWS::KMS::Key": "arn:aws:kms:{region}:{account}:key/{id}",
+    "AWS::Logs::LogGroup": "arn:aws:logs:{region}:{account}:log-group:{id}:*",
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,15 @@ class LocalStack:
         variables = self.template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
         return {name: str(value) for name, value in self.resolver(variables).items()}
 
+    def role_of(self, logical_id: str) -> str:
+        """The logical id of the role a function or the Glue job runs with (its `Role: !GetAtt X.Arn`)."""
+        return str(self.template["Resources"][logical_id]["Properties"]["Role"]["Fn::GetAtt"][0])
+
+    def role_session(self, role: str, service: str, denials: DenialLog) -> boto3.Session:
+        """A session with a role's temporary credentials, assumed as `service` would (see local_flow.iam)."""
+        trust = self.resolver(self.template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"])
+        return role_session(role, str(self.resolver.attributes[f"{role}.Arn"]), trust, service, denials)
+
 
 def _placeholder_zip(handler: str) -> bytes:
     # moto checks that a function's code exists, but runs no Lambda code here: the bridges call
@@ -107,13 +125,16 @@ def _queue(name: str) -> tuple[str, str]:
     return str(url), str(arn)
 
 
-def deploy_local_stack() -> LocalStack:
-    """Create stacks 1 and 2 on the endpoint and bridge what moto cannot run."""
+def deploy_local_stack(templates: Path = TEMPLATES) -> LocalStack:
+    """Create stacks 1 and 2 on the endpoint (from `templates`) and bridge what moto cannot run."""
     cloudformation = boto3.client("cloudformation")
-    cloudformation.create_stack(StackName=f"{STACK_NAME}-artifacts",
-                                TemplateBody=json.dumps(load_template("cf_app_infra_stack_1.yml")))  # fmt: skip
+    prefix = [{"ParameterKey": "NamePrefix", "ParameterValue": STACK_NAME}]  # physical names derive from it
+    stack_1 = load_template("cf_app_infra_stack_1.yml", templates)
+    cloudformation.create_stack(
+        StackName=f"{STACK_NAME}-artifacts", Parameters=prefix, TemplateBody=json.dumps(stack_1)
+    )
     artifacts = _outputs(f"{STACK_NAME}-artifacts")["ArtifactBucketName"]
-    stack_2 = load_template("cf_app_infra_stack_2.yml")
+    stack_2 = load_template("cf_app_infra_stack_2.yml", templates)
     defaults = {name: str(p["Default"]) for name, p in stack_2["Parameters"].items() if "Default" in p}
     s3 = boto3.client("s3")
     s3.upload_file(Filename=str(GLUE_SCRIPT), Bucket=artifacts, Key=defaults["GlueScriptKey"])
@@ -121,7 +142,8 @@ def deploy_local_stack() -> LocalStack:
                 "LedgerZipKey": "lambda_glue_run_ledger", "RetryZipKey": "lambda_glue_retry"}  # fmt: skip
     for key_parameter, handler in handlers.items():
         s3.put_object(Bucket=artifacts, Key=defaults[key_parameter], Body=_placeholder_zip(handler))
-    parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR}
+    parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR,
+                                                     "NamePrefix": STACK_NAME}  # fmt: skip
     cloudformation.create_stack(
         StackName=STACK_NAME,
         TemplateBody=json.dumps(template_for_moto(stack_2)),
@@ -134,12 +156,24 @@ def deploy_local_stack() -> LocalStack:
     # Types moto skips come back without ids; the Glue job is created below, the rest is not needed locally.
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if "PhysicalResourceId" in r}
     iam = boto3.client("iam")
-    attributes = {f"{name}.Arn": iam.get_role(RoleName=physical[name])["Role"]["Arn"]
-                  for name, res in stack_2["Resources"].items() if res["Type"] == "AWS::IAM::Role"}  # fmt: skip
+    roles = {name: res for name, res in stack_2["Resources"].items() if res["Type"] == "AWS::IAM::Role"}
+    attributes = {f"{name}.Arn": iam.get_role(RoleName=physical[name])["Role"]["Arn"] for name in roles}
+    attributes |= _arn_attributes(stack_2["Resources"], physical)
     resolver = Resolver(parameters, physical, attributes)
     job_name = _create_glue_job(stack_2, resolver)
     resolver = Resolver(parameters, physical | {"GlueJob": job_name}, attributes)
+    install_role_policies(roles, resolver, {name: physical[name] for name in roles})
     return _bridge(stack_2, resolver, job_name)
+
+
+def _arn_attributes(resources: Mapping[str, Any], physical: Mapping[str, str]) -> dict[str, str]:
+    """`X.Arn` for each resource of a type in _ARN_FORMATS that moto created."""
+    region = boto3.session.Session().region_name or "us-east-1"
+    return {
+        f"{name}.Arn": _ARN_FORMATS[resource["Type"]].format(
+            id=physical[name], name=physical[name].rsplit("/", 1)[-1], region=region, account=ACCOUNT_ID)
+        for name, resource in resources.items() if resource["Type"] in _ARN_FORMATS and name in physical
+    }  # fmt: skip
 
 
 def _outputs(stack: str) -> dict[str, str]:
@@ -152,10 +186,7 @@ def _network_parameters() -> dict[str, str]:
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ssm = boto3.client("ssm")
-    for name in AMI_PARAMETERS.values():
-        ssm.put_parameter(Name=name, Value=image, Type="String", Overwrite=True)
-    return {"VpcId": vpc, "SubnetId": subnet} | AMI_PARAMETERS
+    return {"VpcId": vpc, "SubnetId": subnet} | dict.fromkeys(AMI_PARAMETERS, str(image))
 
 
 def _create_glue_job(stack_2: Mapping[str, Any], resolve: Resolver) -> str:

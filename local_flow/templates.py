@@ -36,9 +36,9 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
-def load_template(name: str) -> dict[str, Any]:
-    """A template of cf_templates/ as plain data (intrinsic functions in their long form)."""
-    return yaml.load((TEMPLATES / name).read_text(encoding="utf-8"), Loader=_CfnLoader)  # type: ignore[no-any-return]
+def load_template(name: str, directory: Path = TEMPLATES) -> dict[str, Any]:
+    """A template of cf_templates/ (or of a copy of it) as plain data (intrinsic functions in their long form)."""
+    return yaml.load((directory / name).read_text(encoding="utf-8"), Loader=_CfnLoader)  # type: ignore[no-any-return]
 
 
 def template_for_moto(template: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,9 @@ loopback port and stops it, with the Spark job it started, before it exits.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -17,14 +19,16 @@ from pathlib import Path
 import psutil
 import pytest
 
+from local_flow.templates import TEMPLATES, load_template
 from tests.conftest import ROOT, SAMPLE
 
 WORKED_EXAMPLE = "Search Engine Domain\tSearch Keyword\tRevenue\ngoogle.com\tipod\t480.00\nbing.com\tzune\t250.00\n"
 
 
-def run_local_flow(*files: Path, share: Path) -> subprocess.CompletedProcess[str]:
+def run_local_flow(*files: Path, share: Path, templates: Path = TEMPLATES) -> subprocess.CompletedProcess[str]:
     before = _flow_processes()
-    command = [sys.executable, "-m", "local_flow.run", *map(str, files), "--share", str(share), "--timeout", "300"]
+    command = [sys.executable, "-m", "local_flow.run", *map(str, files), "--share", str(share), "--timeout", "300",
+               "--templates", str(templates)]  # fmt: skip
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=400, check=False)
     # A JVM notices its Python driver is gone within a moment; give it that long, no more.
     deadline = time.monotonic() + 15
@@ -35,11 +39,14 @@ def run_local_flow(*files: Path, share: Path) -> subprocess.CompletedProcess[str
 
 
 def _flow_processes() -> set[int]:
-    """The flow's own process, the Glue script it runs, and any JVM (Spark's)."""
+    """The flow's own process, the Glue script it runs, and any JVM (Spark's), started in this checkout.
+
+    The working directory tells them from flows of other checkouts running on the same machine.
+    """
     markers = ("local_flow.run", "local-glue-", "java")
     found = set()
-    for process in psutil.process_iter(["cmdline", "name", "status"]):
-        if process.info["status"] == psutil.STATUS_ZOMBIE:
+    for process in psutil.process_iter(["cmdline", "name", "status", "cwd"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE or process.info["cwd"] != str(ROOT):
             continue
         command = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
         if any(marker in command for marker in markers):
@@ -99,3 +106,38 @@ def test_same_file_twice_is_one_run_and_a_changed_file_another(tmp_path: Path) -
     assert "None" not in versions
     assert len(set(re.findall(r"_SearchKeywordPerformance\.tab \(version (\S+)\)", out))) == 2
     assert out.endswith(WORKED_EXAMPLE + "Search Engine Domain\tSearch Keyword\tRevenue\n")
+
+
+def templates_without(action: str, role: str, folder: Path) -> Path:
+    """A copy of cf_templates/ in which `role` no longer grants `action` (stack 2 written as JSON, which is YAML)."""
+    shutil.copytree(TEMPLATES, folder)
+    stack_2 = load_template("cf_app_infra_stack_2.yml")
+    for policy in stack_2["Resources"][role]["Properties"]["Policies"]:
+        statements = policy["PolicyDocument"]["Statement"]
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [granted for granted in actions if granted != action]
+        policy["PolicyDocument"]["Statement"] = [statement for statement in statements if statement["Action"]]
+    (folder / "cf_app_infra_stack_2.yml").write_text(json.dumps(stack_2), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "denied_in"),
+    [
+        # The trigger's code goes on (it leaves the input for the retry path); the flow stops at the denial.
+        pytest.param("TriggerRole", "glue:StartJobRun", "(glue:StartJobRun)", id="trigger-handler"),
+        # Denied inside the Glue script's own process, which runs with the job role's credentials.
+        pytest.param("GlueRole", "s3:PutObject", "(the Glue script)", id="glue-script"),
+    ],
+)
+def test_an_action_removed_from_a_role_fails_the_flow_with_the_denial(
+    tmp_path: Path, role: str, action: str, denied_in: str
+) -> None:
+    templates = templates_without(action, role, tmp_path / "templates")
+    completed = run_local_flow(SAMPLE, share=tmp_path / "share", templates=templates)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    denial = completed.stdout.strip().splitlines()[-1]
+    assert denial.startswith(f"IAM denied {role} {denied_in}: ")
+    assert "AccessDenied" in denial or f"is not authorized to perform: {action}" in denial
+    assert "_SearchKeywordPerformance.tab (version" not in completed.stdout  # no report was published

@@ -19,10 +19,6 @@ from moto import mock_aws
 from tests.lambdas.conftest import FAKE_AWS_ENV
 from tests.templates.cfn import TEMPLATES, load_template, template_for_moto
 
-# moto refuses to write the public /aws/service/... names, so the AMI parameters point to our own.
-GATEWAY_AMI_PARAMETER = "/test/storagegateway/ami/FILE_S3/latest"
-ON_PREM_AMI_PARAMETER = "/test/ami-amazon-linux-latest/al2023"
-
 
 def _zip_of(name: str) -> bytes:
     buffer = io.BytesIO()
@@ -50,14 +46,11 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             s3.put_object(Bucket=artifacts, Key=f"lambda/{handler}.zip", Body=_zip_of(f"{handler}.py"))
         ec2 = boto3.client("ec2")
         image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        ssm = boto3.client("ssm")
-        for parameter in (GATEWAY_AMI_PARAMETER, ON_PREM_AMI_PARAMETER):
-            ssm.put_parameter(Name=parameter, Value=image, Type="String", Overwrite=True)
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
         parameters = {"ArtifactBucketName": artifacts, "VpcId": vpc, "SubnetId": subnet, "OnPremCidr": "203.0.113.0/24",
-                      "AlertEmail": "ops@example.com", "FileGatewayAmiId": GATEWAY_AMI_PARAMETER,
-                      "OnPremAmiId": ON_PREM_AMI_PARAMETER}  # fmt: skip
+                      "AlertEmail": "ops@example.com", "FileGatewayAmiId": image,
+                      "OnPremAmiId": image}  # fmt: skip
         cloudformation.create_stack(
             StackName="skp",
             TemplateBody=json.dumps(template_for_moto(load_template("cf_app_infra_stack_2.yml"))),
@@ -95,3 +88,8 @@ def test_stack_2_deploys_with_its_resources(deployed: dict[str, str]) -> None:
     assert sum(1 for role in roles if role.startswith("skp-")) == 6
     tables = boto3.client("dynamodb").list_tables()["TableNames"]
     assert deployed["RunLedgerTableName"] in tables
+    # The hosts' outputs resolve: Elastic IPs, and the share's fstab line on the gateway's private address.
+    addresses = {a["PublicIp"]: a.get("InstanceId") for a in boto3.client("ec2").describe_addresses()["Addresses"]}
+    assert addresses[deployed["FileGatewayPublicIp"]] == deployed["FileGatewayInstanceId"]
+    share = f"{deployed['FileGatewayPrivateIp']}:/{deployed['InboundBucketName']}"
+    assert deployed["OnPremFstabEntry"].startswith(f"{share} ")

@@ -32,7 +32,7 @@ def test_buckets_are_private_encrypted_versioned_and_tls_only(template: dict[str
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert any("NoncurrentVersionExpiration" in rule for rule in bucket["LifecycleConfiguration"]["Rules"])
     assert "Fn::Sub" in bucket["BucketName"]
-    assert "${AWS::StackName}" in bucket["BucketName"]["Fn::Sub"]
+    assert bucket["BucketName"]["Fn::Sub"].startswith("${NamePrefix}-")
     policies = [
         res["Properties"]["PolicyDocument"]
         for res in resources_of_type(template, "AWS::S3::BucketPolicy").values()
@@ -164,8 +164,8 @@ def test_hosts_are_locked_down() -> None:
     for group in resources_of_type(STACK_2, "AWS::EC2::SecurityGroup").values():
         for rule in group["Properties"]["SecurityGroupIngress"]:
             assert rule.get("CidrIp", {"Ref": "OnPremCidr"}) == {"Ref": "OnPremCidr"}
-    assert STACK_2["Parameters"]["FileGatewayAmiId"]["Default"] == "/aws/service/storagegateway/ami/FILE_S3/latest"
-    user_data = resources["OnPremInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    assert STACK_2["Parameters"]["FileGatewayAmiId"]["Type"] == "AWS::EC2::Image::Id"  # pinned, see test_amis.py
+    user_data = resources["OnPremInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"][0]
     assert "nfs-utils" in user_data
     assert "${NfsMountPath}" in user_data
     assert resources["OnPremElasticIp"]["Properties"]["InstanceId"] == {"Ref": "OnPremInstance"}
