@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from search_revenue.report.hit_rows import REJECT_BAD_HIT_TIME, REJECT_FIELD_COU
 from search_revenue.report.performance import Engine
 from search_revenue.report.settings import RuleSettings
 from tests.conftest import SAMPLE, EngineRun, RunEngine
-from tests.hitfiles import GOOGLE_IPOD, hit, purchase, search, write_hit_bytes, write_hits
+from tests.hitfiles import GOOGLE_IPOD, ByteRows, Rows, hit, purchase, search, write_hit_bytes, write_hits
 
 HEADER = "Search Engine Domain\tSearch Keyword\tRevenue\n"
 ALL_REJECTS_ALLOWED = RuleSettings(max_reject_ratio=1.0)
@@ -66,7 +66,7 @@ def test_visitor_identity_follows_python_replacement(run_engine: RunEngine, engi
 def test_keyword_and_reject_text_are_replaced_as_python_does(
     run_engine: RunEngine, engine: Engine, tmp_path: Path
 ) -> None:
-    rows = [
+    rows: ByteRows = [
         _encoded(search(100), referrer=b"http://www.google.com/search?q=caf\xed\xa0\x80"),
         _encoded(purchase(200)),
         b"broken \xed\xa0\x80 row",
@@ -80,8 +80,8 @@ def test_truncated_character_before_crlf_is_kept_as_a_replacement(
     run_engine: RunEngine, engine: Engine, tmp_path: Path
 ) -> None:
     # The referrer is the last column: its truncated character sits right before the CR.
-    rows = [_encoded(search(100), referrer=b"http://www.google.com/search?q=caf\xe3\x81"), _encoded(purchase(200)),
-            b"x\xe3"]  # fmt: skip
+    truncated = b"http://www.google.com/search?q=caf\xe3\x81"
+    rows: ByteRows = [_encoded(search(100), referrer=truncated), _encoded(purchase(200)), b"x\xe3"]
     run = run_engine(write_hit_bytes(tmp_path / "hits.tsv", rows, line_end=b"\r\n"), engine, ALL_REJECTS_ALLOWED)
     assert run.table == HEADER + "google.com\tcaf\ufffd\t100.00\n"
     assert run.rejects == f"4\t{REJECT_FIELD_COUNT}\tx\ufffd\n"
@@ -133,7 +133,7 @@ def lenient_spark(spark: SparkSession) -> SparkSession:
 
 
 def test_ansi_mode_still_rejects_bad_rows(run_engine: RunEngine, ansi_spark: SparkSession, tmp_path: Path) -> None:
-    rows = [search(100), hit(hit_time_gmt="x"), hit(hit_time_gmt="9" * 30), purchase(200, "4"), "short\trow"]
+    rows: Rows = [search(100), hit(hit_time_gmt="x"), hit(hit_time_gmt="9" * 30), purchase(200, "4"), "short\trow"]
     path = write_hits(tmp_path / "hits.tsv", rows)
     stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
     spark = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=ansi_spark)
@@ -200,7 +200,10 @@ def _multi_block_bz2(data: bytes) -> bytes:
     return bz2.compress(data, compresslevel=1)
 
 
-def _two_members(compress) -> object:  # type: ignore[no-untyped-def]
+Compress = Callable[[bytes], bytes]
+
+
+def _two_members(compress: Compress) -> Compress:
     def concatenated(data: bytes) -> bytes:
         cut = data.index(b"\n", len(data) // 2) + 1  # members split at a line end, as `cat a.gz b.gz` gives
         return compress(data[:cut]) + compress(data[cut:])
@@ -222,8 +225,8 @@ def test_compressed_inputs_of_several_blocks_or_members(
     run_engine: RunEngine,
     tmp_path: Path,
     suffix: str,
-    compress,
-    layout: str,  # type: ignore[no-untyped-def]
+    compress: Compress,
+    layout: str,
 ) -> None:
     plain = write_hits(tmp_path / "hits.tsv", list(_many_rows(3000)))
     assert plain.stat().st_size > 300_000
