@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from search_revenue.errors import AmountOverflowError, CorruptCompressionError, SearchRevenueError
 from search_revenue.report.hit_rows import HitColumns, decode_line, parse_header
 from search_revenue.report.money import ZERO, sum_amounts
+from search_revenue.report.purchases import PRODUCT_SEPARATOR
 from search_revenue.report.results import (
     EngineResult,
     RejectedRow,
@@ -41,6 +42,7 @@ from search_revenue.report.spark_rules import (
     is_hit_time_column,
     is_purchase_column,
     product_revenue_fields_column,
+    purchase_amount_column,
     purchase_revenue_column,
     reject_reason_column,
     search_referral_column,
@@ -59,20 +61,22 @@ def classify_lines(lines: DataFrame, columns: HitColumns, settings: RuleSettings
     (R1, R2, R5, R6); the input's columns pass through.
 
     Only the needed fields are cut out (no split of the whole line), and the revenue fields are
-    read on purchase hits alone, so the common row costs a few byte searches.
+    read on purchase hits alone. `revenue` is the row's sum for the second pass; the first pass
+    sums the products itself (`summarise_scan`), so that no higher-order function runs there.
     """
     line = F.col("line")
     hit_time = field(line, columns.hit_time_gmt)
-    event_list = field(line, columns.event_list)
+    product_list = field(line, columns.product_list)
     referrer = field(line, columns.referrer)
-    is_purchase = is_purchase_column(event_list)
-    amounts = product_revenue_fields_column(field(line, columns.product_list))
-    reason = reject_reason_column(field_count(line), hit_time, is_purchase, amounts, columns.field_count)
+    is_purchase = is_purchase_column(field(line, columns.event_list))
+    reason = reject_reason_column(field_count(line), hit_time, is_purchase, product_list, columns.field_count)
     return lines.select(
         "*",
         reason.alias("reject_reason"),
         F.when(is_hit_time_column(hit_time), hit_time.cast(_HIT_TIME_TYPE)).alias("hit_time_gmt"),
-        F.when(is_purchase, purchase_revenue_column(amounts)).alias("revenue"),
+        is_purchase.alias("is_purchase"),
+        F.when(is_purchase, product_list).alias("product_list"),
+        F.when(is_purchase, purchase_revenue_column(product_revenue_fields_column(product_list))).alias("revenue"),
         F.when(could_be_search_referrer_column(referrer, settings.search_engines), referrer).alias("search_referrer"),
     )
 
@@ -84,12 +88,13 @@ def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
     Rows that cannot affect attribution fall into one group per partition, so the aggregate stays
     the size of the visitors that matter plus the rejected rows. Rejected rows are their own
     groups (position, reason and bytes are grouping keys), so every aggregate buffer has a fixed
-    width and Spark keeps a hash aggregate instead of sorting.
+    width and Spark keeps a hash aggregate. A kept purchase becomes one row per product (R6) and
+    its amounts are summed by the aggregate: the whole pass runs in generated code.
     """
     is_data = is_data_line()
     is_rejected = is_data & F.col("reject_reason").isNotNull()
     is_kept = is_data & F.col("reject_reason").isNull()
-    is_purchase = is_kept & F.col("revenue").isNotNull()
+    is_purchase = is_kept & F.col("is_purchase")
     is_search = is_kept & F.col("search_referrer").isNotNull()
     scanned = lines.select(
         "partition",
@@ -98,18 +103,20 @@ def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
         F.when(is_rejected, F.col("reject_reason")).alias("reject_reason"),
         F.when(is_rejected, F.col("pos")).alias("reject_pos"),
         F.when(is_rejected, F.col("line").cast("binary")).alias("rejected_line"),
-        F.when(is_purchase, F.col("revenue")).alias("revenue"),
         is_purchase.alias("is_purchase"),
         is_search.alias("is_search"),
         F.when(is_purchase | is_search, visitor_hash(visitor_key(F.col("line"), columns))).alias("visitor_hash"),
+        F.when(is_purchase, F.split("product_list", PRODUCT_SEPARATOR)).alias("products"),
     )
-    return scanned.groupBy("partition", "visitor_hash", "reject_pos", "reject_reason", "rejected_line").agg(
-        F.count(F.lit(1)).alias("lines"),
+    products = scanned.select("*", F.posexplode_outer("products").alias("product_no", "product"))
+    is_line = F.coalesce(F.col("product_no") == 0, F.lit(True))  # a line's first (or only) row
+    return products.groupBy("partition", "visitor_hash", "reject_pos", "reject_reason", "rejected_line").agg(
+        F.count(F.when(is_line, 1)).alias("lines"),
         F.min("block_start").alias("block_start"),
-        F.count(F.when(F.col("is_data"), 1)).alias("rows_read"),
-        F.count("reject_pos").alias("rejected"),
-        F.count(F.when(F.col("is_purchase"), 1)).alias("purchases"),
-        F.sum("revenue").alias("revenue"),
+        F.count(F.when(is_line & F.col("is_data"), 1)).alias("rows_read"),
+        F.count(F.when(is_line, F.col("reject_pos"))).alias("rejected"),
+        F.count(F.when(is_line & F.col("is_purchase"), 1)).alias("purchases"),
+        F.sum(purchase_amount_column(F.col("product"))).alias("revenue"),
         F.max("is_purchase").alias("has_purchase"),
         F.max("is_search").alias("has_search"),
     )

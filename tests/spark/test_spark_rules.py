@@ -21,8 +21,10 @@ from search_revenue.report.spark_rules import (
     product_revenue_fields_column,
     purchase_revenue_column,
     reject_reason_column,
+    revenue_reject_reason_column,
     search_referral_column,
 )
+from tests.strategies import PRODUCT_SAMPLES
 
 VALUES = T.StructType([T.StructField("value", T.StringType())])
 
@@ -97,8 +99,20 @@ def test_reject_reason_follows_the_first_unusable_product(spark: SparkSession, p
     reason = _column_of(
         spark,
         [product_list],
-        lambda c: reject_reason_column(
-            F.lit(12), F.lit("100"), F.lit(True), product_revenue_fields_column(c), expected=12
-        ),
+        lambda c: reject_reason_column(F.lit(12), F.lit("100"), F.lit(True), c, expected=12),
     )
     assert reason == [expected]
+
+
+def test_revenue_reject_reason_agrees_on_product_lists(spark: SparkSession) -> None:
+    samples = [*PRODUCT_LISTS, *PRODUCT_SAMPLES, "a;b;1;\u00e9", "a;b;1; -4.5 ;x;y", "a;b;1;1.", "a;b;1;.5"]
+    lists = [f"{first},{second}" for first in samples for second in samples] + samples
+
+    def python_reason(product_list: str) -> str | None:
+        try:
+            purchase_revenue(product_list)
+        except BadRevenueError as err:
+            return err.reason
+        return None
+
+    assert _column_of(spark, lists, revenue_reject_reason_column) == [python_reason(value) for value in lists]
