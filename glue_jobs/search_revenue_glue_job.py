@@ -36,7 +36,12 @@ SPARK_SUBMIT_MARKER = "PYSPARK_GATEWAY_PORT"
 
 
 def resolve_job_args(argv: list[str]) -> dict[str, str]:
-    """Read the job arguments; optional ones only when they were passed."""
+    """Read the job arguments; optional ones only when they were passed.
+
+    Glue passes --JOB_ID, --JOB_RUN_ID and --JOB_NAME with every run. getResolvedOptions always
+    returns JOB_RUN_ID (JobConfig's run id) and refuses to be asked for it: awsglue declares it
+    reserved, and naming it again fails the run before any work.
+    """
     present = [name for name in OPTIONAL_JOB_ARGS if f"--{name}" in argv]
     return dict(getResolvedOptions(argv, [*REQUIRED_JOB_ARGS, *present]))
 

@@ -233,6 +233,15 @@ def _filter_rules(rules: list[dict[str, str]]) -> list[dict[str, str]]:
     return [rule for rule in rules if rule["Value"]]
 
 
+def _queue_configuration(queue_arn: str, event: str, key_filter: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's Lambda notification as a queue notification: same event, same key rules (if any)."""
+    rules = _filter_rules(key_filter.get("S3Key", {}).get("Rules", []))
+    configuration: dict[str, Any] = {"QueueArn": queue_arn, "Events": [event]}
+    if rules:  # S3 refuses a filter without rules
+        configuration["Filter"] = {"Key": {"FilterRules": rules}}
+    return configuration
+
+
 def _versioning(resources: Mapping[str, Any], resolve: Resolver) -> None:
     """moto's CloudFormation ignores bucket versioning: set it from the template's own property."""
     s3 = boto3.client("s3")
@@ -249,10 +258,9 @@ def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> Loc
     inbound_url, inbound_arn = _queue(f"{STACK_NAME}-inbound-events")
     notifications = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
     queue_configurations = [
-        {"QueueArn": inbound_arn, "Events": [notification["Event"]],
-         "Filter": {"Key": {"FilterRules": _filter_rules(resolve(notification["Filter"]["S3Key"]["Rules"]))}}}
+        _queue_configuration(inbound_arn, notification["Event"], resolve(notification.get("Filter", {})))
         for notification in notifications
-    ]  # fmt: skip
+    ]
     boto3.client("s3").put_bucket_notification_configuration(
         Bucket=inbound, NotificationConfiguration={"QueueConfigurations": queue_configurations}
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -12,7 +13,10 @@ from search_revenue.pipeline.runs import INPUT_URI_ARGUMENT
 
 FAILURE_STATES: Final = ("FAILED", "TIMEOUT", "ERROR", "STOPPED")
 GLUE_STATE_CHANGE: Final = "Glue Job State Change"
-SUBJECT_LIMIT: Final = 100  # SNS refuses longer e-mail subjects
+# SNS Publish: a subject is printable ASCII on one line, under 100 characters; it refuses or rewrites others.
+SUBJECT_MAX_CHARS: Final = 99
+SUBJECT_CUT_MARK: Final = "..."
+NOT_ASCII_MARK: Final = "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,24 @@ class Alert:
 
     subject: str
     body: str
+
+
+def subject_line(text: str) -> str:
+    """Make a subject SNS accepts: printable ASCII, one line, at most 99 characters, cut marked with `...`.
+
+    Accents are dropped (`café` -> `cafe`), other non-ASCII letters become `?`, and control characters
+    and line breaks become single spaces, so a file name of any kind still yields a readable subject.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    letters = (char for char in decomposed if not unicodedata.combining(char))
+    printable = "".join(
+        char if " " <= char <= "~" else " " if unicodedata.category(char)[0] in "CZ" else NOT_ASCII_MARK
+        for char in letters
+    )
+    subject = " ".join(printable.split())
+    if len(subject) > SUBJECT_MAX_CHARS:
+        subject = subject[: SUBJECT_MAX_CHARS - len(SUBJECT_CUT_MARK)].rstrip() + SUBJECT_CUT_MARK
+    return subject
 
 
 def failure_from_event(event: Mapping[str, Any]) -> GlueFailure | None:
@@ -59,7 +81,7 @@ def alert_for_failure(failure: GlueFailure, job_run: Mapping[str, Any], region: 
     arguments = job_run.get("Arguments", {})
     input_uri = arguments.get(INPUT_URI_ARGUMENT, "(unknown input)")
     error = job_run.get("ErrorMessage") or failure.message or "(Glue gave no error message)"
-    subject = f"Search keyword job {failure.state}: {input_uri.rsplit('/', 1)[-1]}"[:SUBJECT_LIMIT]
+    subject = subject_line(f"Search keyword job {failure.state}: {input_uri.rsplit('/', 1)[-1]}")
     body = "\n".join(
         [
             f"The search keyword performance job run {failure.state}.",
@@ -82,7 +104,7 @@ def alert_for_failure(failure: GlueFailure, job_run: Mapping[str, Any], region: 
 def alert_for_gave_up(item: LedgerItem, job_name: str, max_attempts: int) -> Alert:
     """Compose the alert for an input whose retries are exhausted."""
     name = item.pk.rsplit("/", 1)[-1]
-    subject = f"Search keyword job GAVE UP: {name}"[:SUBJECT_LIMIT]
+    subject = subject_line(f"Search keyword job GAVE UP: {name}")
     body = "\n".join(
         [
             f"The search keyword performance job gave up on an input after {item.attempts} attempts"

@@ -7,17 +7,20 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from deploy.package import package
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("dist")
-    package(target)
-    return target
+from deploy.package import (
+    ROOT,
+    build_wheel,
+    lambda_platform,
+    lambda_runtime,
+    pinned_versions,
+    runtime_python_version,
+    unpinned_distributions,
+)
+from local_flow.templates import load_template
 
 
 def test_manifest_names_every_stack_parameter(dist: Path) -> None:
@@ -56,3 +59,66 @@ def test_lambda_zip_imports_without_spark_or_tldextract(dist: Path, tmp_path: Pa
     completed = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], env=env, cwd=tmp_path,
                                capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert completed.returncode == 0, completed.stderr
+
+
+def test_lambda_zips_carry_powertools_dependencies_at_their_pins(dist: Path) -> None:
+    manifest = json.loads((dist / "manifest.json").read_text())
+    pins = pinned_versions()
+    for key in HANDLER_KEYS.values():
+        with zipfile.ZipFile(dist / manifest[key]) as archive:
+            names = archive.namelist()
+        carried = {name.split("/")[0].removesuffix(".dist-info") for name in names if ".dist-info/" in name}
+        assert {entry.rpartition("-")[0].lower().replace("_", "-") for entry in carried} == {
+            "aws-lambda-powertools", "jmespath", "typing-extensions"}  # fmt: skip
+        for entry in carried:
+            name, _, version = entry.rpartition("-")
+            assert pins[name.lower().replace("_", "-")] == version
+        assert not any(name.startswith("bin/") for name in names)
+
+
+def test_lambda_runtime_comes_from_the_template() -> None:
+    functions = {name: res["Properties"]["Runtime"] for name, res in load_template("cf_app_infra_stack_2.yml")[
+        "Resources"].items() if res["Type"] == "AWS::Lambda::Function"}  # fmt: skip
+    assert set(functions.values()) == {lambda_runtime()}
+    assert runtime_python_version(lambda_runtime()) == lambda_runtime().removeprefix("python")
+    mixed = {"Resources": {
+        "A": {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "python3.13"}},
+        "B": {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "python3.12"}},
+    }}  # fmt: skip
+    with pytest.raises(SystemExit, match=r"expected one Lambda runtime, found \['python3.12', 'python3.13'\]"):
+        lambda_runtime(mixed)
+    with pytest.raises(SystemExit, match="not a managed Python runtime"):
+        runtime_python_version("nodejs22.x")
+
+
+def test_unpinned_lambda_dependency_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "typing_extensions-4.16.0.dist-info").mkdir()
+    (tmp_path / "jmespath-0.9.0.dist-info").mkdir()
+    (tmp_path / "surprise_dep-0.1.dist-info").mkdir()
+    assert unpinned_distributions(tmp_path) == {"jmespath": "0.9.0", "surprise-dep": "0.1"}
+
+
+def test_wheel_holds_exactly_the_source_tree(tmp_path: Path) -> None:
+    stale = ROOT / "build" / "lib" / "search_revenue" / "left_from_an_earlier_build.py"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("")  # what setuptools' in-tree build/lib keeps after a module is deleted
+    try:
+        wheel = build_wheel(tmp_path)
+    finally:
+        stale.unlink()
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist() if name.startswith("search_revenue/")}
+    sources = {str(path.relative_to(ROOT)) for path in (ROOT / "search_revenue").rglob("*.py")}
+    assert shipped == sources
+
+
+def test_lambda_wheels_are_for_the_functions_architecture() -> None:
+    def functions(*architectures: list[str] | None) -> dict[str, Any]:
+        properties = [{"Runtime": "python3.13"} | ({"Architectures": arch} if arch else {}) for arch in architectures]
+        return {"Resources": {f"F{i}": {"Type": "AWS::Lambda::Function", "Properties": props}
+                              for i, props in enumerate(properties)}}  # fmt: skip
+
+    assert lambda_platform() == "manylinux2014_x86_64"  # stack 2 leaves the default
+    assert lambda_platform(functions(["arm64"], ["arm64"])) == "manylinux2014_aarch64"
+    with pytest.raises(SystemExit, match="one Lambda architecture"):
+        lambda_platform(functions(["arm64"], None))

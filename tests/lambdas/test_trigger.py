@@ -55,6 +55,14 @@ def test_multipart_upload_with_spaces_and_non_ascii_key(glue_job: str, lambda_co
     assert _run_arguments(result["started"][key])["--input_uri"] == f"s3://inbound-bucket/{key}"
 
 
+@pytest.mark.parametrize("key", ["HITS.TSV", "2026/11/hits.tsv.GZ", "Hits.Tsv.Bz2"])
+def test_data_suffix_in_any_case_starts_a_run(glue_job: str, lambda_context: LambdaContext, key: str) -> None:
+    event = load_event("s3_put.json")
+    event["Records"][0]["s3"]["object"]["key"] = key
+    result = trigger.handler(event, lambda_context)
+    assert _run_arguments(result["started"][key])["--input_uri"] == f"s3://inbound-bucket/{key}"
+
+
 def test_key_that_is_not_data_starts_nothing(
     glue_job: str, lambda_context: LambdaContext, logs: Callable[[], list[dict[str, Any]]]
 ) -> None:

@@ -59,10 +59,10 @@ def test_inbound_notifications_reach_the_trigger_on_every_create() -> None:
     configurations = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
     assert {c["Event"] for c in configurations} == {"s3:ObjectCreated:*"}  # multipart uploads included
     assert all(c["Function"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]} for c in configurations)
-    suffixes = {
-        rule["Value"] for c in configurations for rule in c["Filter"]["S3Key"]["Rules"] if rule["Name"] == "suffix"
-    }
-    assert suffixes == {".tsv", ".tsv.gz", ".tsv.bz2"}
+    # Key filters are case sensitive (a suffix filter drops `HITS.TSV`): the trigger decides instead.
+    assert [c.get("Filter") for c in configurations] == [None]
+    environment = resources["TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["INBOUND_PREFIX"] == {"Ref": "InboundPrefix"}
     permission = resources["TriggerInvokePermission"]["Properties"]
     assert permission["Principal"] == "s3.amazonaws.com"
     bucket_name = resources["InboundBucket"]["Properties"]["BucketName"]["Fn::Sub"]
