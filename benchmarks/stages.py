@@ -16,16 +16,16 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from benchmarks.generate_hits import generate, parse_size
-from search_revenue.report.hit_rows import parse_header, read_line_batches
+from search_revenue.report.hit_rows import decode_line, parse_header, read_line_batches
 from search_revenue.report.settings import RuleSettings
 from search_revenue.report.spark_engine import (
-    _attributed_keywords,
+    attributed_keywords,
     classify_lines,
     qualified_visitors,
-    read_hit_lines,
     summarise_scan,
 )
-from search_revenue.report.spark_session import local_spark_session
+from search_revenue.report.spark_lines import is_header_line, read_hit_lines, single_input_uri
+from search_revenue.report.spark_session import local_spark_session, pinned_settings
 
 
 def timed(name: str, gigabytes: float, work: Callable[[], object]) -> None:
@@ -54,15 +54,16 @@ def main() -> None:
     settings = RuleSettings()
     timed("stream: read, decode, split lines (one process)", gigabytes, lambda: python_line_reading(data))
     spark = local_spark_session()
-    lines = read_hit_lines(spark, str(data))
-    header = lines.where(F.col("pos") == 0).select("line").first()
-    columns = parse_header(header["line"] if header else "", str(data))
-    timed("spark: bare text scan", gigabytes, lambda: spark.read.text(str(data)).count())
-    scan = summarise_scan(classify_lines(lines, columns, settings)).persist()
-    timed("spark: first pass (classify every row, one aggregation)", gigabytes, scan.count)
-    qualified = qualified_visitors(scan)
-    timed("spark: second pass (shrink, windows, R4 UDF, attribution)", gigabytes,
-          lambda: _attributed_keywords(lines, columns, qualified, settings).collect())  # fmt: skip
+    with pinned_settings(spark):
+        lines = read_hit_lines(spark, single_input_uri(spark, str(data), str(data)))
+        header = lines.where(is_header_line()).select(F.col("line").cast("binary")).first()
+        columns = parse_header(decode_line(bytes(header[0]) if header else b""), str(data))
+        timed("spark: bare text scan", gigabytes, lambda: spark.read.text(str(data)).count())
+        scan = summarise_scan(classify_lines(lines, columns, settings), columns).persist()
+        timed("spark: first pass (classify every row, one aggregation)", gigabytes, scan.count)
+        qualified = qualified_visitors(scan)
+        timed("spark: second pass (shrink, collapse, windows, R4 UDF, attribution)", gigabytes,
+              lambda: attributed_keywords(lines, columns, qualified, settings).collect())  # fmt: skip
     spark.stop()
 
 

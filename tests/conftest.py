@@ -35,6 +35,21 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
+# Small enough that even a test file of a few rows spans several input partitions, as a large
+# file does on a real cluster: line positions, reject line numbers and the header rule then
+# cross partition boundaries.
+SPLIT_PARTITION_BYTES = 64
+
+
+@pytest.fixture(scope="session")
+def spark_split(spark: SparkSession) -> SparkSession:
+    """A second session on the same JVM that splits every splittable input into 64-byte partitions."""
+    session = spark.newSession()
+    session.conf.set("spark.sql.files.maxPartitionBytes", str(SPLIT_PARTITION_BYTES))
+    session.conf.set("spark.sql.files.openCostInBytes", "0")
+    return session
+
+
 @dataclass(frozen=True)
 class EngineRun:
     """The files one run left behind."""
@@ -57,11 +72,14 @@ def run_engine(request: pytest.FixtureRequest, tmp_path: Path) -> RunEngine:
     """Run a file through an engine into a fresh directory and read back what it wrote."""
     counter = iter(range(1_000_000))
 
-    def run(path: Path, engine: Engine, settings: RuleSettings | None = None) -> EngineRun:
-        session = request.getfixturevalue("spark") if engine == "spark" else None
+    def run(
+        path: Path, engine: Engine, settings: RuleSettings | None = None, *, session: SparkSession | None = None
+    ) -> EngineRun:
+        if engine == "spark" and session is None:
+            session = request.getfixturevalue("spark")
         output_dir = tmp_path / f"out-{engine}-{next(counter)}"
         report = SearchKeywordPerformance(settings, run_date=RUN_DATE)
-        outcome = report.run(str(path), output_dir, engine=engine, spark=session)
+        outcome = report.run(str(path), output_dir, engine=engine, spark=session if engine == "spark" else None)
         names = OutputNames.for_run_date(RUN_DATE)
         rejects = output_dir / names.rejects
         return EngineRun(

@@ -69,3 +69,16 @@ def write_hits(path: Path, rows: Rows, **options: object) -> Path:
     """Write rows as a UTF-8 hit file and return its path."""
     path.write_bytes(hit_text(rows, **options).encode("utf-8"))  # type: ignore[arg-type]
     return path
+
+
+ByteRows = Sequence[Mapping[str, bytes] | bytes]
+
+
+def write_hit_bytes(
+    path: Path, rows: ByteRows, *, columns: Sequence[str] = EXPECTED_COLUMNS, line_end: bytes = b"\n"
+) -> Path:
+    """Write rows whose fields are raw bytes (any encoding, or none) as a hit file and return its path."""
+    lines = [b"\t".join(name.encode() for name in columns)]
+    lines += [row if isinstance(row, bytes) else b"\t".join(row[name] for name in columns) for row in rows]
+    path.write_bytes(b"".join(line + line_end for line in lines))
+    return path

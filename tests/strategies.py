@@ -49,3 +49,48 @@ def hit_rows(draw: st.DrawFn, max_rows: int = 40) -> list[dict[str, str] | str]:
     broken = st.sampled_from(["", "only\ttwo", "1000\tx"])
     rows: list[dict[str, str] | str] = draw(st.lists(row | broken, max_size=max_rows))
     return rows
+
+
+# Bytes that decode differently in Java and Python, or not at all: Latin-1, an encoded surrogate
+# (one U+FFFD in Java 17, three in Python), what Python makes of it spelled out, a truncated
+# character (before a tab, or before CRLF when it ends the line), NUL, a lone CR.
+TRICKY_BYTES = [
+    b"", b"\xe9", b"\xff", b"\xed\xa0\x80", "\ufffd\ufffd\ufffd".encode(), "\ufffd".encode(), b"\xe3\x81",
+    b"\xf0\x9f\x98", b"\xc0\xaf", b"\x00", b"\r", b"a\rb", "caf\u00e9".encode(), "\U0001f600".encode(),
+]  # fmt: skip
+# Visitor parts that Python's decoding makes equal (`\xe9`, `\xff` and `\xe3\x81` are each one
+# U+FFFD) and raw bytes do not, and the reverse for the surrogate.
+TRICKY_IPS = [b"10.0.0.1", b"10.0.0.\xe9", b"10.0.0.\xff", b"10.0.0.\xe3\x81", "10.0.0.\ufffd".encode()]
+TRICKY_AGENTS = [UA_FIREFOX.encode(), b"Mozilla \xed\xa0\x80", "Mozilla \ufffd\ufffd\ufffd".encode(),
+                 b"Mozilla \xe9", b"Mozilla \xed\xa0", b"\x00\r"]  # fmt: skip
+
+
+def _without_separators(value: bytes) -> bytes:
+    return value.replace(b"\t", b"").replace(b"\n", b"")
+
+
+def raw_bytes(samples: list[str]) -> st.SearchStrategy[bytes]:
+    """A field value: a meaningful sample, a sample with tricky bytes appended, tricky bytes, or any bytes."""
+    meaningful = st.sampled_from([sample.encode() for sample in samples])
+    tricky = st.sampled_from(TRICKY_BYTES)
+    arbitrary = st.binary(max_size=8).map(_without_separators)
+    return meaningful | st.tuples(meaningful, tricky).map(b"".join) | tricky | arbitrary
+
+
+@st.composite
+def byte_hit_rows(draw: st.DrawFn, max_rows: int = 30) -> list[dict[str, bytes] | bytes]:
+    """Rows of raw bytes in every field, `ip` and `user_agent` included, with a few visitors."""
+    times = st.integers(min_value=0, max_value=12_000).map(lambda t: str(t).encode()) | raw_bytes(["1800", "-1"])
+    fields = {
+        "hit_time_gmt": times,
+        "ip": st.sampled_from(TRICKY_IPS) | raw_bytes(IPS),
+        "user_agent": st.sampled_from(TRICKY_AGENTS) | raw_bytes(AGENTS),
+        "event_list": raw_bytes(EVENT_SAMPLES),
+        "product_list": raw_bytes(PRODUCT_SAMPLES),
+        "referrer": raw_bytes(REFERRER_SAMPLES),
+    }
+    defaults = {name: st.just(value.encode()) for name, value in hit().items()}
+    row = st.fixed_dictionaries({**defaults, **fields, "pagename": raw_bytes(["Home"])})
+    broken = st.binary(max_size=12).map(_without_separators)
+    rows: list[dict[str, bytes] | bytes] = draw(st.lists(row | broken, max_size=max_rows))
+    return rows

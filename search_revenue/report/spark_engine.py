@@ -9,12 +9,13 @@ from typing import Final
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
-from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
+from pyspark.sql import DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 
 from search_revenue.errors import AmountOverflowError, CorruptCompressionError, SearchRevenueError
-from search_revenue.report.hit_rows import FIELD_SEPARATOR, HitColumns, parse_header
+from search_revenue.report.hit_rows import HitColumns, decode_line, parse_header
 from search_revenue.report.money import ZERO, sum_amounts
+from search_revenue.report.purchases import PRODUCT_SEPARATOR
 from search_revenue.report.results import (
     EngineResult,
     RejectedRow,
@@ -25,106 +26,97 @@ from search_revenue.report.results import (
 )
 from search_revenue.report.settings import Attribution, RuleSettings
 from search_revenue.report.sources import compression_of
+from search_revenue.report.spark_lines import (
+    ROW_INDEX_MASK,
+    field,
+    field_count,
+    is_data_line,
+    is_header_line,
+    read_hit_lines,
+    single_input_uri,
+    visitor_hash,
+    visitor_key,
+)
 from search_revenue.report.spark_rules import (
     could_be_search_referrer_column,
+    is_hit_time_column,
     is_purchase_column,
     product_revenue_fields_column,
+    purchase_amount_column,
     purchase_revenue_column,
     reject_reason_column,
     search_referral_column,
 )
+from search_revenue.report.spark_session import pinned_settings
 
 log = logging.getLogger(__name__)
 
-# monotonically_increasing_id() puts the partition index above this many bits of row index.
-ROW_INDEX_BITS: Final = 33
-_ROW_INDEX_MASK: Final = (1 << ROW_INDEX_BITS) - 1
-ATTRIBUTION_INPUTS: Final = ("ip", "user_agent", "revenue", "search_referrer")
-
-
-def read_hit_lines(spark: SparkSession, path: str) -> DataFrame:
-    """Read every line with its file position and partition; only LF ends a line (R1)."""
-    raw = spark.read.option("lineSep", "\n").text(path)
-    line = F.col("value")
-    without_cr = F.when(line.endswith("\r"), F.expr("substring(value, 1, length(value) - 1)")).otherwise(line)
-    return raw.select(
-        F.monotonically_increasing_id().alias("pos"),
-        F.spark_partition_id().alias("partition"),
-        F.input_file_block_start().alias("block_start"),
-        without_cr.alias("line"),
-    )
+ATTRIBUTION_INPUTS: Final = ("visitor", "hit_time_gmt", "revenue", "search_referrer")
+# R2: a hit time has at most 18 digits after leading zeros; a cast of more would not be exact.
+_HIT_TIME_TYPE: Final = "long"
 
 
 def classify_lines(lines: DataFrame, columns: HitColumns, settings: RuleSettings) -> DataFrame:
-    """Split lines into the columns the rules need and say why a data row is rejected (R1, R2, R5, R6).
+    """Read the fields the rules need from each data line's bytes and say why it is rejected
+    (R1, R2, R5, R6); the input's columns pass through.
 
-    Every line stays, flagged by `is_data`, so one pass over the file can also count lines.
+    Only the needed fields are cut out (no split of the whole line), and the revenue fields are
+    read on purchase hits alone. `revenue` is the row's sum for the second pass; the first pass
+    sums the products itself (`summarise_scan`), so that no higher-order function runs there.
     """
-    fields = F.split("line", FIELD_SEPARATOR)
-    rows = lines.select(
-        "pos", "partition", "block_start", "line", is_data_row().alias("is_data"), fields.alias("fields")
-    )
-    is_purchase = is_purchase_column(F.get("fields", columns.event_list))
-    amounts = product_revenue_fields_column(F.get("fields", columns.product_list))
-    referrer = F.get("fields", columns.referrer)
-    return rows.select(
-        "pos",
-        "partition",
-        "block_start",
-        "line",
-        "is_data",
-        F.when(F.col("is_data"), reject_reason_column(F.col("fields"), columns, is_purchase, amounts)).alias(
-            "reject_reason"
-        ),
-        F.get("fields", columns.ip).alias("ip"),
-        F.get("fields", columns.user_agent).alias("user_agent"),
-        F.get("fields", columns.hit_time_gmt).cast("long").alias("hit_time_gmt"),
-        F.when(is_purchase, purchase_revenue_column(amounts)).alias("revenue"),
+    line = F.col("line")
+    hit_time = field(line, columns.hit_time_gmt)
+    product_list = field(line, columns.product_list)
+    referrer = field(line, columns.referrer)
+    is_purchase = is_purchase_column(field(line, columns.event_list))
+    reason = reject_reason_column(field_count(line), hit_time, is_purchase, product_list, columns.field_count)
+    return lines.select(
+        "*",
+        reason.alias("reject_reason"),
+        F.when(is_hit_time_column(hit_time), hit_time.cast(_HIT_TIME_TYPE)).alias("hit_time_gmt"),
+        is_purchase.alias("is_purchase"),
+        F.when(is_purchase, product_list).alias("product_list"),
+        F.when(is_purchase, purchase_revenue_column(product_revenue_fields_column(product_list))).alias("revenue"),
         F.when(could_be_search_referrer_column(referrer, settings.search_engines), referrer).alias("search_referrer"),
     )
 
 
-def is_data_row() -> Column:
-    """Line 1 is the header and empty lines are skipped (R1)."""
-    return (F.col("pos") != 0) & (F.col("line") != "")
-
-
-def visitor_hash(ip: Column, user_agent: Column) -> Column:
-    """A 64-bit hash of the visitor (R3), used only to shrink: equal visitors always hash equal."""
-    return F.xxhash64(ip, user_agent)
-
-
-def summarise_scan(lines: DataFrame) -> DataFrame:
+def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
     """One pass over the classified lines: line counts per partition, totals, rejected rows, and
     per visitor hash whether it has a purchase and a possible search.
 
     Rows that cannot affect attribution fall into one group per partition, so the aggregate stays
-    the size of the visitors that matter plus the rejected rows.
+    the size of the visitors that matter plus the rejected rows. Rejected rows are their own
+    groups (position, reason and bytes are grouping keys), so every aggregate buffer has a fixed
+    width and Spark keeps a hash aggregate. A kept purchase becomes one row per product (R6) and
+    its amounts are summed by the aggregate: the whole pass runs in generated code.
     """
-    is_kept = F.col("is_data") & F.col("reject_reason").isNull()
-    is_purchase = is_kept & F.col("revenue").isNotNull()
+    is_data = is_data_line()
+    is_rejected = is_data & F.col("reject_reason").isNotNull()
+    is_kept = is_data & F.col("reject_reason").isNull()
+    is_purchase = is_kept & F.col("is_purchase")
     is_search = is_kept & F.col("search_referrer").isNotNull()
     scanned = lines.select(
         "partition",
         "block_start",
-        "is_data",
-        "reject_reason",
-        F.when(F.col("reject_reason").isNotNull(), F.col("pos")).alias("reject_pos"),
-        F.when(F.col("reject_reason").isNotNull(), F.col("line")).alias("rejected_line"),
-        F.when(is_purchase, F.col("revenue")).alias("revenue"),
+        is_data.alias("is_data"),
+        F.when(is_rejected, F.col("reject_reason")).alias("reject_reason"),
+        F.when(is_rejected, F.col("pos")).alias("reject_pos"),
+        F.when(is_rejected, F.col("line").cast("binary")).alias("rejected_line"),
         is_purchase.alias("is_purchase"),
         is_search.alias("is_search"),
-        F.when(is_purchase | is_search, visitor_hash(F.col("ip"), F.col("user_agent"))).alias("visitor_hash"),
+        F.when(is_purchase | is_search, visitor_hash(visitor_key(F.col("line"), columns))).alias("visitor_hash"),
+        F.when(is_purchase, F.split("product_list", PRODUCT_SEPARATOR)).alias("products"),
     )
-    return scanned.groupBy("partition", "visitor_hash", "reject_pos").agg(
-        F.count(F.lit(1)).alias("lines"),
+    products = scanned.select("*", F.posexplode_outer("products").alias("product_no", "product"))
+    is_line = F.coalesce(F.col("product_no") == 0, F.lit(True))  # a line's first (or only) row
+    return products.groupBy("partition", "visitor_hash", "reject_pos", "reject_reason", "rejected_line").agg(
+        F.count(F.when(is_line, 1)).alias("lines"),
         F.min("block_start").alias("block_start"),
-        F.count(F.when(F.col("is_data"), 1)).alias("rows_read"),
-        F.count("reject_reason").alias("rejected"),
-        F.first("reject_reason", ignorenulls=True).alias("reject_reason"),
-        F.first("rejected_line", ignorenulls=True).alias("rejected_line"),
-        F.count(F.when(F.col("is_purchase"), 1)).alias("purchases"),
-        F.sum("revenue").alias("revenue"),
+        F.count(F.when(is_line & F.col("is_data"), 1)).alias("rows_read"),
+        F.count(F.when(is_line, F.col("reject_pos"))).alias("rejected"),
+        F.count(F.when(is_line & F.col("is_purchase"), 1)).alias("purchases"),
+        F.sum(purchase_amount_column(F.col("product"))).alias("revenue"),
         F.max("is_purchase").alias("has_purchase"),
         F.max("is_search").alias("has_search"),
     )
@@ -141,9 +133,41 @@ def qualified_visitors(scan: DataFrame) -> DataFrame:
     )
 
 
+def collapse_plain_hits(hits: DataFrame, timeout_s: int) -> DataFrame:
+    """Keep searches and purchases, and of the other hits only what decides visit boundaries (R3).
+
+    A visitor's plain hits inside one timeout-wide time bucket are less than a timeout apart, so
+    no visit can end between the first and the last of them: keeping those two leaves every
+    boundary where it was. With timeout 0 no visit ever ends and plain hits are dropped. This
+    shrinks a heavy visitor (a proxy with millions of hits) before its hits meet in one task.
+    Input and output columns: visitor, hit_time_gmt, pos, revenue, search_referrer.
+    """
+    is_touch = F.col("revenue").isNotNull() | F.col("search_referrer").isNotNull()
+    if timeout_s == 0:
+        return hits.where(is_touch)
+    bucket = F.when(~is_touch, F.floor(F.col("hit_time_gmt") / F.lit(timeout_s)))
+    # A touch is its own group (its position is a key); plain hits group by visitor and bucket.
+    grouped = hits.groupBy(
+        "visitor",
+        bucket.alias("bucket"),
+        F.when(is_touch, F.col("pos")).alias("touch_pos"),
+        "revenue",
+        "search_referrer",
+    ).agg(F.min("hit_time_gmt").alias("first_time"), F.max("hit_time_gmt").alias("last_time"))
+    is_touch_group = F.col("touch_pos").isNotNull()
+    times = F.when(is_touch_group, F.array("first_time")).otherwise(F.array("first_time", "last_time"))
+    return grouped.select(
+        "visitor",
+        F.explode(times).alias("hit_time_gmt"),
+        F.col("touch_pos").alias("pos"),
+        "revenue",
+        "search_referrer",
+    )
+
+
 def with_visit_no(hits: DataFrame, timeout_s: int) -> DataFrame:
     """Number each visitor's visits in R3 order: time, then file position (R3)."""
-    by_visitor = Window.partitionBy("ip", "user_agent").orderBy("hit_time_gmt", "pos")
+    by_visitor = Window.partitionBy("visitor").orderBy("hit_time_gmt", "pos")
     gap_s = F.col("hit_time_gmt") - F.lag("hit_time_gmt").over(by_visitor)
     # R3: timeout 0 never splits a visit, and a gap equal to the timeout continues it.
     opens_visit = gap_s.isNull() | (F.lit(timeout_s > 0) & (gap_s > timeout_s))
@@ -153,7 +177,7 @@ def with_visit_no(hits: DataFrame, timeout_s: int) -> DataFrame:
 
 def attribute_revenue(hits: DataFrame, model: Attribution) -> DataFrame:
     """Credit each purchase to the last (or first) search of its visit at or before it (R7)."""
-    by_visitor = Window.partitionBy("ip", "user_agent").orderBy("hit_time_gmt", "pos")
+    by_visitor = Window.partitionBy("visitor").orderBy("hit_time_gmt", "pos")
     up_to_here = by_visitor.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     before_here = by_visitor.rowsBetween(Window.unboundedPreceding, -1)
     is_search = F.col("search").isNotNull()
@@ -174,26 +198,28 @@ def attribute_revenue(hits: DataFrame, model: Attribution) -> DataFrame:
 def run_spark_engine(
     spark: SparkSession, path: str, settings: RuleSettings, on_reject: RejectSink, *, source: str | None = None
 ) -> EngineResult:
-    """Compute the keyword revenue of a file with Spark (R1-R8).
+    """Compute the keyword revenue of one file with Spark (R1-R8).
 
     Raises:
-        InputError: the file as a whole cannot be read (R1).
+        InputError: the file as a whole cannot be read, or the path is not one file (R1).
         RejectThresholdExceededError: too many rows were rejected (R2).
     """
     name = source or path
-    try:
-        return _run(spark, path, name, settings, on_reject)
-    except (Py4JJavaError, PySparkException) as err:
-        if compression_of(path) is not None and _looks_like_codec_failure(str(err)):
-            raise CorruptCompressionError(name, _first_line(str(err))) from err
-        raise
+    with pinned_settings(spark):
+        uri = single_input_uri(spark, path, name)
+        try:
+            return _run(spark, uri, name, settings, on_reject)
+        except (Py4JJavaError, PySparkException) as err:
+            if compression_of(path) is not None and _looks_like_codec_failure(str(err)):
+                raise CorruptCompressionError(name, _first_line(str(err))) from err
+            raise
 
 
-def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on_reject: RejectSink) -> EngineResult:
-    lines = read_hit_lines(spark, path)
-    header = lines.where(F.col("pos") == 0).select("line").first()
-    columns = parse_header("" if header is None else header["line"], source)
-    scan = summarise_scan(classify_lines(lines, columns, settings)).persist()
+def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_reject: RejectSink) -> EngineResult:
+    lines = read_hit_lines(spark, uri)
+    header = lines.where(is_header_line()).select(F.col("line").cast("binary").alias("line")).first()
+    columns = parse_header(decode_line(b"" if header is None else bytes(header["line"])), source)
+    scan = summarise_scan(classify_lines(lines, columns, settings), columns).persist()
     try:
         totals_row = scan.agg(
             *(F.coalesce(F.sum(name), F.lit(0)).alias(name) for name in ("rows_read", "rejected", "purchases")),
@@ -207,7 +233,7 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
         total_revenue = _exact(totals_row["revenue"], "total revenue") if purchases else ZERO
         if rejected:
             _send_rejects(scan, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
-        keyword_rows = _attributed_keywords(lines, columns, qualified_visitors(scan), settings).collect()
+        keyword_rows = attributed_keywords(lines, columns, qualified_visitors(scan), settings).collect()
     finally:
         scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
@@ -224,34 +250,29 @@ def _run(spark: SparkSession, path: str, source: str, settings: RuleSettings, on
     return EngineResult(rank_keyword_revenue(by_keyword), totals)
 
 
-def _field(line: Column, index: int) -> Column:
-    # The index-th tab-separated field without splitting the whole line.
-    return F.substring_index(F.substring_index(line, FIELD_SEPARATOR, index + 1), FIELD_SEPARATOR, -1)
-
-
-def _attributed_keywords(
+def attributed_keywords(
     lines: DataFrame, columns: HitColumns, qualified: DataFrame, settings: RuleSettings
 ) -> DataFrame:
+    """The second pass: revenue and purchases per (domain, keyword) of the qualified visitors (R3-R7)."""
     # R3: a visit needs every hit of its visitor, so shrink by whole visitors only: one with no
     # purchase or no possible search hit can credit nothing, and all its hits are dropped together.
-    # The second pass hashes each line's visitor cheaply and parses in full only what survives.
-    hashed = lines.where(is_data_row()).withColumn(
-        "visitor_hash", visitor_hash(_field(F.col("line"), columns.ip), _field(F.col("line"), columns.user_agent))
-    )
+    # The second pass derives each line's visitor cheaply and parses in full only what survives.
+    keyed = lines.where(is_data_line()).select("pos", "line", visitor_key(F.col("line"), columns).alias("visitor"))
+    hashed = keyed.withColumn("visitor_hash", visitor_hash(F.col("visitor")))
     survivors = hashed.join(F.broadcast(qualified), on="visitor_hash", how="left_semi")
     classified = classify_lines(survivors, columns, settings)
     # R2: a rejected row takes no part in any visit. Nulling its visitor and its touches makes it
     # inert; a filter here would be pushed below the join by the optimizer and parse every line.
     is_kept = F.col("reject_reason").isNull()
     inert_if_rejected = [F.when(is_kept, F.col(name)).alias(name) for name in ATTRIBUTION_INPUTS]
-    visits = classified.select("hit_time_gmt", "pos", *inert_if_rejected).transform(
+    hits = classified.select("pos", *inert_if_rejected)
+    visits = hits.transform(collapse_plain_hits, settings.visit_timeout_s).transform(
         with_visit_no, settings.visit_timeout_s
     )
     # Only searches and purchases matter once visits are numbered: the Python rule of R4 runs on
     # those rows alone, after the window, never on every hit.
     touches = visits.where(F.col("search_referrer").isNotNull() | F.col("revenue").isNotNull()).select(
-        "ip",
-        "user_agent",
+        "visitor",
         "hit_time_gmt",
         "pos",
         "visit_no",
@@ -274,7 +295,9 @@ def _send_rejects(
     first_text = "" if first is None else f"line {line_no(first)}: {first['reject_reason']}"
     check_reject_ratio(source, rejected, rows_read, max_ratio, first_text)
     for row in ordered.toLocalIterator():
-        on_reject(RejectedRow(line_no(row), row["reject_reason"], row["rejected_line"]))
+        # R1: the row as the stream engine reads it: Python's replacement of invalid UTF-8.
+        text = bytes(row["rejected_line"]).decode("utf-8", errors="replace")
+        on_reject(RejectedRow(line_no(row), row["reject_reason"], text))
 
 
 def _line_numbers(partitions: list[Row]) -> Callable[[Row], int]:
@@ -288,7 +311,7 @@ def _line_numbers(partitions: list[Row]) -> Callable[[Row], int]:
     for row in ordered:
         offsets[row["partition"]] = seen
         seen += row["lines"]
-    return lambda row: offsets[row["partition"]] + (row["pos"] & _ROW_INDEX_MASK) + 1
+    return lambda row: offsets[row["partition"]] + (row["pos"] & ROW_INDEX_MASK) + 1
 
 
 def _exact(amount: Decimal | None, what: str) -> Decimal:

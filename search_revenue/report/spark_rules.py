@@ -13,7 +13,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from search_revenue.report.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT, HitColumns
+from search_revenue.report.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
 from search_revenue.report.purchases import (
     AMOUNT_FRACTION_DIGITS,
     AMOUNT_INTEGER_DIGITS,
@@ -86,16 +86,54 @@ def purchase_revenue_column(amounts: Column) -> Column:
     return F.aggregate(amounts, zero, add_amount)
 
 
-def reject_reason_column(fields: Column, columns: HitColumns, is_purchase: Column, amounts: Column) -> Column:
-    """Why a split data row is rejected, or null when it is kept (R2), in the stream engine's order."""
-    is_plain = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(PLAIN_DECIMAL)))
-    is_supported = F.forall(amounts, lambda text: (text == "") | text.rlike(_whole_match(SUPPORTED_AMOUNT)))
-    return (
-        F.when(F.size(fields) != columns.field_count, REJECT_FIELD_COUNT)
-        .when(~is_hit_time_column(F.get(fields, columns.hit_time_gmt)), REJECT_BAD_HIT_TIME)
-        .when(is_purchase & ~is_plain, REJECT_BAD_REVENUE)
-        .when(is_purchase & ~is_supported, REJECT_REVENUE_RANGE)
+def _product_pattern(amount: str) -> str:
+    # One product of a product list whose revenue field (the fourth `;` field), trimmed, matches
+    # `amount`; a product without a fourth field has an empty one.
+    blank = f"[{re.escape(FIELD_WHITESPACE)}]*"
+    other = f"[^{re.escape(PRODUCT_SEPARATOR + PRODUCT_FIELD_SEPARATOR)}]*"
+    field_sep = re.escape(PRODUCT_FIELD_SEPARATOR)
+    rest = f"(?:{field_sep}[^{re.escape(PRODUCT_SEPARATOR)}]*)?"
+    assert REVENUE_FIELD_INDEX == 3, "the pattern spells out three fields before the revenue"
+    revenue = f"{field_sep}{blank}(?:{amount}){blank}{rest}"
+    return f"{other}(?:{field_sep}{other}(?:{field_sep}{other}(?:{revenue})?)?)?"
+
+
+def revenue_reject_reason_column(product_list: Column) -> Column:
+    """Column form of the R2 check in `purchases.purchase_revenue`: null when every amount is
+    usable, else the reason of the first product whose amount is not.
+
+    Regular expressions over the whole list instead of an array of amounts: higher-order
+    functions have no generated code and would turn it off for the whole first pass.
+    """
+    separator = re.escape(PRODUCT_SEPARATOR)
+    usable = _product_pattern(f"(?:{SUPPORTED_AMOUNT})?")
+    all_usable = f"^{usable}(?:{separator}{usable})*\\z"
+    # Possessive: skip exactly the usable products before the first unusable one.
+    first_unusable_is_plain = f"^(?:{usable}{separator})*+{_product_pattern(PLAIN_DECIMAL)}(?:{separator}|\\z)"
+    return F.when(
+        ~product_list.rlike(all_usable),
+        F.when(product_list.rlike(first_unusable_is_plain), REJECT_REVENUE_RANGE).otherwise(REJECT_BAD_REVENUE),
     )
+
+
+def reject_reason_column(
+    fields: Column, hit_time: Column, is_purchase: Column, product_list: Column, expected: int
+) -> Column:
+    """Why a data row is rejected, or null when it is kept (R2), in the stream engine's order.
+
+    `fields` is the row's field count. The revenue fields are read only on purchase hits.
+    """
+    return (
+        F.when(fields != expected, REJECT_FIELD_COUNT)
+        .when(~is_hit_time_column(hit_time), REJECT_BAD_HIT_TIME)
+        .when(is_purchase, revenue_reject_reason_column(product_list))
+    )
+
+
+def purchase_amount_column(product: Column) -> Column:
+    """One product's revenue (R6) as an exact decimal, its field already validated: empty is 0."""
+    amount = F.coalesce(_trimmed(F.get(F.split(product, PRODUCT_FIELD_SEPARATOR), REVENUE_FIELD_INDEX)), F.lit(""))
+    return F.when(product.isNotNull(), F.when(amount == "", F.lit(0)).otherwise(amount).cast(AMOUNT_TYPE))
 
 
 def could_be_search_referrer_column(referrer: Column, engines: Mapping[str, str]) -> Column:
@@ -116,12 +154,13 @@ def search_referral_column(referrer: Column, engines: Mapping[str, str]) -> Colu
     """Apply `referrers.parse_search_referrer` to a column (R4): a struct(domain, keyword) or null.
 
     A Python UDF, on purpose: R4 needs the public suffix list and Python's form decoding, which no
-    Spark built-in offers, and one implementation keeps both engines byte-identical. The caller
-    applies it only to the rows left after shrinking, never to every row.
+    Spark built-in offers, and one implementation keeps both engines byte-identical. It takes the
+    referrer's bytes and decodes them as the stream engine does (Java replaces invalid UTF-8
+    differently). The caller applies it only to the rows left after shrinking, never to every row.
     """
     table = dict(engines)
 
-    def parse(value: str | None) -> tuple[str, str] | None:
-        return None if value is None else parse_search_referrer(value, table)
+    def parse(value: bytes | None) -> tuple[str, str] | None:
+        return None if value is None else parse_search_referrer(bytes(value).decode("utf-8", "replace"), table)
 
-    return F.udf(parse, REFERRAL_TYPE)(referrer)
+    return F.udf(parse, REFERRAL_TYPE)(referrer.cast("binary"))

@@ -6,19 +6,28 @@ import random
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyspark.sql import SparkSession
 
 from search_revenue.report.settings import RuleSettings
 from tests.conftest import EngineRun, RunEngine
-from tests.hitfiles import write_hits
-from tests.strategies import hit_rows
+from tests.hitfiles import write_hit_bytes, write_hits
+from tests.strategies import byte_hit_rows, hit_rows
 
 VOLATILE = ("seconds", "engine")
 
 
 def _comparable(run: EngineRun) -> tuple[str, str | None, dict[str, object]]:
     return run.table, run.rejects, {k: v for k, v in run.summary.items() if k not in VOLATILE}
+
+
+@pytest.fixture(params=["one-partition", "many-partitions"])
+def spark_session(request: pytest.FixtureRequest) -> SparkSession:
+    """The Spark engine's session: one input partition per test file, or many small ones."""
+    name = "spark" if request.param == "one-partition" else "spark_split"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -29,13 +38,43 @@ def _comparable(run: EngineRun) -> tuple[str, str | None, dict[str, object]]:
     line_end=st.sampled_from(["\n", "\r\n"]),
 )
 def test_spark_and_stream_engines_agree(
-    run_engine: RunEngine, rows: list[dict[str, str] | str], timeout: int, attribution: str, line_end: str
+    run_engine: RunEngine,
+    spark_session: SparkSession,
+    rows: list[dict[str, str] | str],
+    timeout: int,
+    attribution: str,
+    line_end: str,
 ) -> None:
     rule_settings = RuleSettings(visit_timeout_s=timeout, attribution=attribution, max_reject_ratio=1.0)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as scratch:
         path = write_hits(Path(scratch) / "hits.tsv", rows, line_end=line_end)
         stream = run_engine(path, "stream", rule_settings)
-        spark = run_engine(path, "spark", rule_settings)
+        spark = run_engine(path, "spark", rule_settings, session=spark_session)
+    assert _comparable(spark) == _comparable(stream)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=byte_hit_rows(),
+    timeout=st.sampled_from([0, 1800, 60]),
+    attribution=st.sampled_from(["last", "first"]),
+    line_end=st.sampled_from([b"\n", b"\r\n"]),
+)
+def test_engines_agree_on_arbitrary_bytes(
+    run_engine: RunEngine,
+    spark_session: SparkSession,
+    rows: list[dict[str, bytes] | bytes],
+    timeout: int,
+    attribution: str,
+    line_end: bytes,
+) -> None:
+    # R1: invalid UTF-8 anywhere, ip and user_agent included, is replaced as Python replaces it;
+    # the stream engine is the reference, byte for byte: table, rejects and summary.
+    rule_settings = RuleSettings(visit_timeout_s=timeout, attribution=attribution, max_reject_ratio=1.0)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = write_hit_bytes(Path(scratch) / "hits.tsv", rows, line_end=line_end)
+        stream = run_engine(path, "stream", rule_settings)
+        spark = run_engine(path, "spark", rule_settings, session=spark_session)
     assert _comparable(spark) == _comparable(stream)
 
 

@@ -20,8 +20,11 @@ from search_revenue.report.spark_rules import (
     is_purchase_column,
     product_revenue_fields_column,
     purchase_revenue_column,
+    reject_reason_column,
+    revenue_reject_reason_column,
     search_referral_column,
 )
+from tests.strategies import PRODUCT_SAMPLES
 
 VALUES = T.StructType([T.StructField("value", T.StringType())])
 
@@ -76,3 +79,40 @@ def test_search_prefilter_keeps_every_search(spark: SparkSession) -> None:
 def test_bad_amounts_are_bad_in_both_forms(amount: str) -> None:
     with pytest.raises(BadRevenueError):
         purchase_revenue(f"a;b;1;{amount}")
+
+
+@pytest.mark.parametrize(
+    "product_list",
+    [
+        pytest.param("a;b;1;" + "1" * 19 + ";,a;b;1;12a;", id="range-then-bad"),
+        pytest.param("a;b;1;12a;,a;b;1;" + "1" * 19, id="bad-then-range"),
+        pytest.param("a;b;1;4;,a;b;1;0." + "1" * 13, id="ok-then-range"),
+        pytest.param("a;b;1;4", id="ok"),
+    ],
+)
+def test_reject_reason_follows_the_first_unusable_product(spark: SparkSession, product_list: str) -> None:
+    try:
+        purchase_revenue(product_list)
+        expected = None
+    except BadRevenueError as err:
+        expected = err.reason
+    reason = _column_of(
+        spark,
+        [product_list],
+        lambda c: reject_reason_column(F.lit(12), F.lit("100"), F.lit(True), c, expected=12),
+    )
+    assert reason == [expected]
+
+
+def test_revenue_reject_reason_agrees_on_product_lists(spark: SparkSession) -> None:
+    samples = [*PRODUCT_LISTS, *PRODUCT_SAMPLES, "a;b;1;\u00e9", "a;b;1; -4.5 ;x;y", "a;b;1;1.", "a;b;1;.5"]
+    lists = [f"{first},{second}" for first in samples for second in samples] + samples
+
+    def python_reason(product_list: str) -> str | None:
+        try:
+            purchase_revenue(product_list)
+        except BadRevenueError as err:
+            return err.reason
+        return None
+
+    assert _column_of(spark, lists, revenue_reject_reason_column) == [python_reason(value) for value in lists]

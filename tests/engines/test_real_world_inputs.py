@@ -1,0 +1,239 @@
+"""Inputs as a new user has them: bytes that are not UTF-8, odd file names, cluster layouts, settings.
+
+Each test runs both engines (or the Spark engine on a session set up as a cluster might be) and
+holds the Spark engine to the stream engine's answer, the reference (R1-R3).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from search_revenue.errors import CorruptCompressionError, InputNotFoundError, InputNotTextError
+from search_revenue.report.hit_rows import REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
+from search_revenue.report.performance import Engine
+from search_revenue.report.settings import RuleSettings
+from tests.conftest import SAMPLE, EngineRun, RunEngine
+from tests.hitfiles import GOOGLE_IPOD, ByteRows, Rows, hit, purchase, search, write_hit_bytes, write_hits
+
+HEADER = "Search Engine Domain\tSearch Keyword\tRevenue\n"
+ALL_REJECTS_ALLOWED = RuleSettings(max_reject_ratio=1.0)
+
+
+def _encoded(row: dict[str, str], **raw: bytes) -> dict[str, bytes]:
+    return {name: raw.get(name, value.encode()) for name, value in row.items()}
+
+
+def _comparable(run: EngineRun) -> tuple[str, str | None, dict[str, object]]:
+    return run.table, run.rejects, {k: v for k, v in run.summary.items() if k not in ("seconds", "engine")}
+
+
+# --- bytes that are not UTF-8 (R1) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["ip", "user_agent"])
+def test_visitor_with_invalid_utf8_is_credited(
+    run_engine: RunEngine, engine: Engine, tmp_path: Path, field: str
+) -> None:
+    # A Latin-1 user agent (or address) is one visitor on every hit: its search credits its purchase.
+    latin1 = {"ip": b"10.0.0.\xe9", "user_agent": b"Mozilla/4.0 (compatible; Windows; fr-FR; \xe9t\xe9)"}[field]
+    rows = [_encoded(search(100), **{field: latin1}), _encoded(purchase(200), **{field: latin1})]
+    run = run_engine(write_hit_bytes(tmp_path / "hits.tsv", rows), engine)
+    assert run.table == HEADER + "google.com\tipod\t100.00\n"
+    assert run.summary["attributed_purchases"] == 1
+
+
+def test_visitor_identity_follows_python_replacement(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
+    # Python reads the encoded surrogate ED A0 80 as three U+FFFD (Java 17: one), so these two
+    # user agents are one visitor; `\xe9` and `\xff` are one U+FFFD each, so these are another.
+    three_replacements = "Mozilla \ufffd\ufffd\ufffd".encode()
+    rows = [
+        _encoded(search(100), user_agent=b"Mozilla \xed\xa0\x80"),
+        _encoded(purchase(200, "3"), user_agent=three_replacements),
+        _encoded(search(100, "http://www.bing.com/search?q=zune"), ip=b"10.0.0.\xe9"),
+        _encoded(purchase(200, "5"), ip=b"10.0.0.\xff"),
+    ]
+    path = write_hit_bytes(tmp_path / "hits.tsv", rows)
+    run = run_engine(path, engine)
+    assert run.table == HEADER + "bing.com\tzune\t5.00\ngoogle.com\tipod\t3.00\n"
+
+
+def test_keyword_and_reject_text_are_replaced_as_python_does(
+    run_engine: RunEngine, engine: Engine, tmp_path: Path
+) -> None:
+    rows: ByteRows = [
+        _encoded(search(100), referrer=b"http://www.google.com/search?q=caf\xed\xa0\x80"),
+        _encoded(purchase(200)),
+        b"broken \xed\xa0\x80 row",
+    ]
+    run = run_engine(write_hit_bytes(tmp_path / "hits.tsv", rows), engine, ALL_REJECTS_ALLOWED)
+    assert run.table == HEADER + "google.com\tcaf\ufffd\ufffd\ufffd\t100.00\n"
+    assert run.rejects == f"4\t{REJECT_FIELD_COUNT}\tbroken \ufffd\ufffd\ufffd row\n"
+
+
+def test_truncated_character_before_crlf_is_kept_as_a_replacement(
+    run_engine: RunEngine, engine: Engine, tmp_path: Path
+) -> None:
+    # The referrer is the last column: its truncated character sits right before the CR.
+    truncated = b"http://www.google.com/search?q=caf\xe3\x81"
+    rows: ByteRows = [_encoded(search(100), referrer=truncated), _encoded(purchase(200)), b"x\xe3"]
+    run = run_engine(write_hit_bytes(tmp_path / "hits.tsv", rows, line_end=b"\r\n"), engine, ALL_REJECTS_ALLOWED)
+    assert run.table == HEADER + "google.com\tcaf\ufffd\t100.00\n"
+    assert run.rejects == f"4\t{REJECT_FIELD_COUNT}\tx\ufffd\n"
+
+
+# --- the input is exactly one file, its name taken literally (R1) --------------------------------
+
+
+def test_input_name_is_not_a_pattern(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
+    write_hits(tmp_path / "hits1.tsv", [search(100), purchase(200, "999")])
+    literal = write_hits(tmp_path / "hits[1].tsv", [search(100), purchase(200, "7")])
+    assert run_engine(literal, engine).table == HEADER + "google.com\tipod\t7.00\n"
+
+
+def test_pattern_that_names_no_file_is_not_found(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
+    write_hits(tmp_path / "hits1.tsv", [search(100), purchase(200)])
+    with pytest.raises(InputNotFoundError, match=r"hits\*\.tsv"):
+        run_engine(tmp_path / "hits*.tsv", engine)
+
+
+def test_folder_is_not_an_input(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "inbound"
+    folder.mkdir()
+    write_hits(folder / "a.tsv", [search(100), purchase(200)])
+    write_hits(folder / "b.tsv", [search(100)])
+    with pytest.raises(InputNotTextError, match="inbound"):
+        run_engine(folder, engine)
+
+
+# --- settings that would change answers are pinned by the engine -------------------------------
+
+
+@pytest.fixture
+def ansi_spark(spark: SparkSession) -> Iterator[SparkSession]:
+    # On the session itself, as `--conf spark.sql.ansi.enabled=true` (Spark 4's default) sets it:
+    # expressions take ANSI mode from the active session when they are built.
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        yield spark
+    finally:
+        spark.conf.unset("spark.sql.ansi.enabled")
+
+
+@pytest.fixture
+def lenient_spark(spark: SparkSession) -> SparkSession:
+    session = spark.newSession()
+    session.conf.set("spark.sql.files.ignoreCorruptFiles", "true")
+    return session
+
+
+def test_ansi_mode_still_rejects_bad_rows(run_engine: RunEngine, ansi_spark: SparkSession, tmp_path: Path) -> None:
+    rows: Rows = [search(100), hit(hit_time_gmt="x"), hit(hit_time_gmt="9" * 30), purchase(200, "4"), "short\trow"]
+    path = write_hits(tmp_path / "hits.tsv", rows)
+    stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
+    spark = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=ansi_spark)
+    assert _comparable(spark) == _comparable(stream)
+    assert spark.rejects is not None
+    assert spark.rejects.count(REJECT_BAD_HIT_TIME) == 2
+    assert ansi_spark.conf.get("spark.sql.ansi.enabled") == "true", "the caller's setting is restored"
+
+
+def test_ignore_corrupt_files_does_not_hide_a_truncated_gz(
+    run_engine: RunEngine, lenient_spark: SparkSession, tmp_path: Path
+) -> None:
+    path = tmp_path / "hits.tsv.gz"
+    path.write_bytes(gzip.compress(SAMPLE.read_bytes())[:-40])
+    with pytest.raises(CorruptCompressionError, match=r"hits\.tsv\.gz"):
+        run_engine(path, "spark", session=lenient_spark)
+
+
+# --- many input partitions, as on a cluster (R1, R2) -------------------------------------------
+
+
+def _many_rows(count: int) -> Iterator[dict[str, str] | str]:
+    for n in range(count):
+        ip = f"10.2.{n % 7}.{n % 13}"
+        if n % 97 == 5:
+            yield f"{n}\tbroken"
+        elif n % 89 == 3:
+            yield hit(hit_time_gmt=f"t{n}", ip=ip)
+        elif n % 11 == 0:
+            yield search(n * 10, GOOGLE_IPOD if n % 2 else "http://www.bing.com/search?q=zune", ip=ip)
+        elif n % 17 == 0:
+            yield purchase(n * 10, f"{n}.25", ip=ip)
+        else:
+            yield "" if n % 53 == 0 else hit(hit_time_gmt=n * 10, ip=ip)
+
+
+def test_reject_line_numbers_across_partitions(
+    run_engine: RunEngine, spark_split: SparkSession, tmp_path: Path
+) -> None:
+    rows = list(_many_rows(400))
+    path = write_hits(tmp_path / "hits.tsv", rows)
+    assert spark_split.read.text(str(path)).rdd.getNumPartitions() > 100
+    stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
+    spark = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=spark_split)
+    assert _comparable(spark) == _comparable(stream)
+    assert stream.rejects is not None
+    assert f"\n7\t{REJECT_FIELD_COUNT}\t5\tbroken\n" in stream.rejects
+    assert stream.summary["attributed_purchases"] > 0
+
+
+def test_header_rule_across_partitions(run_engine: RunEngine, spark_split: SparkSession, tmp_path: Path) -> None:
+    # A data line that looks like a header, far from the start, is data (here: a rejected row).
+    rows: list[dict[str, str] | str] = [*_many_rows(60), "hit_time_gmt\tip", *_many_rows(60)]
+    path = write_hits(tmp_path / "hits.tsv", rows)
+    stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
+    spark = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=spark_split)
+    assert _comparable(spark) == _comparable(stream)
+    assert stream.rejects is not None
+    assert "\thit_time_gmt\tip\n" in stream.rejects
+
+
+def _multi_block_bz2(data: bytes) -> bytes:
+    # Level 1 cuts a block every 100 kB of input, so a few hundred kB make several blocks.
+    return bz2.compress(data, compresslevel=1)
+
+
+Compress = Callable[[bytes], bytes]
+
+
+def _two_members(compress: Compress) -> Compress:
+    def concatenated(data: bytes) -> bytes:
+        cut = data.index(b"\n", len(data) // 2) + 1  # members split at a line end, as `cat a.gz b.gz` gives
+        return compress(data[:cut]) + compress(data[cut:])
+
+    return concatenated
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress"),
+    [
+        pytest.param(".bz2", _multi_block_bz2, id="multi-block-bz2"),
+        pytest.param(".gz", _two_members(gzip.compress), id="multi-member-gz"),
+        pytest.param(".bz2", _two_members(bz2.compress), id="multi-stream-bz2"),
+    ],
+)
+@pytest.mark.parametrize("layout", ["spark", "spark_split"])
+def test_compressed_inputs_of_several_blocks_or_members(
+    request: pytest.FixtureRequest,
+    run_engine: RunEngine,
+    tmp_path: Path,
+    suffix: str,
+    compress: Compress,
+    layout: str,
+) -> None:
+    plain = write_hits(tmp_path / "hits.tsv", list(_many_rows(3000)))
+    assert plain.stat().st_size > 300_000
+    path = tmp_path / f"hits.tsv{suffix}"
+    path.write_bytes(compress(plain.read_bytes()))
+    expected = run_engine(plain, "stream", ALL_REJECTS_ALLOWED)
+    stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
+    spark = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=request.getfixturevalue(layout))
+    assert _comparable(stream)[:2] == _comparable(expected)[:2]
+    assert _comparable(spark) == _comparable(stream)
