@@ -18,20 +18,26 @@ from typing import Any
 
 import boto3
 
-from search_revenue.pipeline.ledger import Ledger, LedgerItem
+from search_revenue.pipeline.history import FileHistory, file_histories
+from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import redrive
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def status_lines(items: Iterable[LedgerItem]) -> list[str]:
-    """One line per ledger item: when, status, attempts, input, run, and what came of it."""
-    lines = [f"{'updated (UTC)':<26}{'status':<10}{'tries':>5}  input / run / result"]
-    for item in items:
-        result = item.output_key or item.last_error or ""
-        lines.append(f"{item.updated_at:<26}{item.status:<10}{item.attempts:>5}  {item.pk}  {item.sk}")
-        lines.append(f"{'':<43}run {item.glue_run_id or '-'}  {result}".rstrip())
-    return lines
+def status_lines(histories: Iterable[FileHistory]) -> list[str]:
+    """Per input file: versions seen, superseded ones, and each content's status, attempts, run and result."""
+    lines: list[str] = []
+    for history in histories:
+        lines.append(f"{history.pk}  (updated {history.updated_at})")
+        lines.append(f"  versions seen: {', '.join(history.versions_seen) or '-'}")
+        for version, successor in history.superseded:
+            lines.append(f"  superseded:    {version} -> {successor} (no run)")
+        for item in history.contents:
+            result = item.output_key if item.status == "SUCCEEDED" else item.last_error or ""
+            lines.append(f"  {item.status:<10} attempts {item.attempts}  version {item.version_id or '-'}  {item.sk}")
+            lines.append(f"  {'':<10} run {item.glue_run_id or '-'}  {result}".rstrip())
+    return lines or ["the run ledger is empty"]
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
@@ -48,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", help="redrive: the input, s3://bucket/key")
     parser.add_argument("--endpoint", help="the local endpoint of `make run KEEP=1`")
     parser.add_argument("--job", help="the Glue job, when stack 2 has no GlueJobName output (the local endpoint)")
-    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--limit", type=int, default=20, help="status: the most recently changed files shown")
     args = parser.parse_args(argv)
     if args.endpoint:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
     ledger = Ledger(boto3.client("dynamodb"), outputs["RunLedgerTableName"])
     if args.command == "status":
-        print("\n".join(status_lines(ledger.recent(args.limit))))
+        print("\n".join(status_lines(file_histories(ledger.recent(None))[: args.limit])))
         return 0
     if not args.key:
         parser.error("redrive needs --key s3://bucket/key")

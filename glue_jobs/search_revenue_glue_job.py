@@ -4,7 +4,9 @@ On Glue it runs inside a GlueContext and Job; anywhere else (tests, the local ru
 code runs on a plain local SparkSession, since GlueContext needs Glue's own jars.
 
 Arguments: --input_uri (s3://... on Glue, a path locally) --output_uri (s3://bucket/prefix or a
-directory) and optional --run_date --visit_timeout_s --attribution --max_reject_ratio --search_engines.
+directory) and optional --input_version (the S3 version the run reads, and only that; the current
+one when absent) --staging_uri (where the run keeps its copy of that version on Glue)
+--run_date --visit_timeout_s --attribution --max_reject_ratio --search_engines.
 Outputs go to `<output_uri>/<run date>/<run date>_SearchKeywordPerformance.tab` with the summary
 and, when rows were rejected, the rejects file beside it.
 """
@@ -15,6 +17,8 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,13 @@ from pyspark.sql import SparkSession
 
 from search_revenue.logs import configure_json_logging
 from search_revenue.outbound import dated_folder
+from search_revenue.report.input_versions import (
+    copy_version,
+    current_version,
+    download_version,
+    pinned_copy_uri,
+    split_s3_uri,
+)
 from search_revenue.report.job_config import OPTIONAL_JOB_ARGS, REQUIRED_JOB_ARGS, JobConfig
 from search_revenue.report.performance import SearchKeywordPerformance
 
@@ -70,8 +81,8 @@ def start_spark(args: dict[str, str]) -> tuple[SparkSession, Any]:
     return glue_context.spark_session, job
 
 
-def stage_input(input_uri: str, scratch: Path) -> str:
-    """Off Glue, copy an `s3://` input to local disk and return its path; a local path stays.
+def stage_input(input_uri: str, version: str | None, scratch: Path) -> str:
+    """Off Glue, download the input's version to local disk and return its path; a local path stays.
 
     Glue reads S3 natively. A local Spark would need the hadoop-aws and AWS SDK jars for `s3a`;
     one boto3 download (which honours AWS_ENDPOINT_URL, e.g. the local endpoint) is simpler and
@@ -81,12 +92,36 @@ def stage_input(input_uri: str, scratch: Path) -> str:
         return input_uri
     import boto3
 
-    bucket, _, key = input_uri.removeprefix(S3_SCHEME).partition("/")
-    staged = scratch / "input" / key.rsplit("/", 1)[-1]
+    staged = scratch / "input" / input_uri.rsplit("/", 1)[-1]
     staged.parent.mkdir(parents=True)
-    s3 = boto3.client("s3")
-    s3.download_file(Bucket=bucket, Key=key, Filename=str(staged))
+    download_version(boto3.client("s3"), input_uri, version, staged)
     return str(staged)
+
+
+def staging_location(config: JobConfig) -> str:
+    """Where a Glue run copies its input version: the job's --staging_uri, else `staging/` in the output bucket."""
+    if config.staging_uri:
+        return config.staging_uri
+    bucket, _ = split_s3_uri(config.output_uri)
+    return f"{S3_SCHEME}{bucket}/staging"
+
+
+@contextmanager
+def pinned_input(config: JobConfig, version: str | None, on_glue: bool, scratch: Path) -> Iterator[str]:
+    """The path Spark reads: exactly the run's input version, copied (Glue) or downloaded (elsewhere)."""
+    if not (on_glue and config.input_uri.startswith(S3_SCHEME) and version):
+        yield stage_input(config.input_uri, version, scratch) if not on_glue else config.input_uri
+        return
+    import boto3
+
+    s3 = boto3.client("s3")
+    copy_uri = pinned_copy_uri(staging_location(config), config.run_id, config.input_uri)
+    copy_version(s3, config.input_uri, version, copy_uri)
+    try:
+        yield copy_uri
+    finally:
+        bucket, key = split_s3_uri(copy_uri)
+        s3.delete_object(Bucket=bucket, Key=key)
 
 
 def publish(local_dir: Path, folder: str) -> list[str]:
@@ -122,11 +157,16 @@ def main(argv: list[str]) -> list[str]:
     run_date = config.run_date or datetime.now(UTC).date()
     report = SearchKeywordPerformance(config.settings, run_date=run_date)
     try:
+        version = config.input_version
+        if version is None and config.input_uri.startswith(S3_SCHEME):
+            import boto3
+
+            version = current_version(boto3.client("s3"), config.input_uri)  # a run started by hand
         with tempfile.TemporaryDirectory(prefix="search-revenue-") as scratch:
             outputs = Path(scratch) / "outputs"
-            path = config.input_uri if job is not None else stage_input(config.input_uri, Path(scratch))
-            report.run(path, outputs, engine="spark", spark=spark, source=config.input_uri,
-                       source_version=config.input_version)  # fmt: skip
+            with pinned_input(config, version, job is not None, Path(scratch)) as path:
+                report.run(path, outputs, engine="spark", spark=spark, source=config.input_uri,
+                           source_version=version)  # fmt: skip
             published = publish(outputs, dated_folder(config.output_uri, run_date))
     except Exception:
         log.exception("job failed", extra=correlation)

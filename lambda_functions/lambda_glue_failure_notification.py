@@ -1,4 +1,4 @@
-"""Glue run failed (EventBridge) -> read the run -> publish an actionable alert to SNS."""
+"""Glue run failed (EventBridge) -> read the run -> alert on SNS unless the run ledger does (a run started by hand)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.alerts import alert_for_failure, failure_from_event
 from search_revenue.pipeline.config import AlertConfig
+from search_revenue.pipeline.runs import ledger_keys
 
 logger = Logger(service="search-keyword-alerts")
 
@@ -22,7 +23,7 @@ def _deps() -> tuple[AlertConfig, Any, Any]:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Publish one alert for a failed Glue run; ignore any other event."""
+    """Publish one alert for a failed Glue run started outside the run ledger; ignore any other event."""
     config, glue, sns = _deps()
     failure = failure_from_event(event)
     if failure is None:
@@ -30,6 +31,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         return {"published": None}
     logger.append_keys(run_id=failure.run_id, job_name=failure.job_name)
     job_run = glue.get_job_run(JobName=failure.job_name, RunId=failure.run_id, PredecessorsIncluded=False)["JobRun"]
+    if ledger_keys(job_run.get("Arguments", {})) is not None:
+        # One alert per outcome: the run ledger announces its runs' ends (first failure, GAVE_UP).
+        logger.info("ignored: the run ledger alerts for this run")
+        return {"published": None}
     alert = alert_for_failure(failure, job_run, config.region)
     message_id = sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)["MessageId"]
     logger.info("alert published", extra={"message_id": message_id, "state": failure.state})

@@ -1,4 +1,4 @@
-"""Every 15 minutes: restart inputs the ledger holds as RECEIVED or FAILED, or give up on them."""
+"""Every 15 minutes: reconcile RUNNING items whose end was lost, restart RECEIVED or FAILED inputs, or give up."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from search_revenue.pipeline.alerts import alert_for_gave_up
+from search_revenue.pipeline.alerts import alert_for_gave_up, alert_for_outcome
 from search_revenue.pipeline.config import LedgerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import retry_due
@@ -29,10 +29,18 @@ def _deps() -> tuple[LedgerConfig, Any, Any, Ledger]:
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """One pass of the retry path; an alert for each input given up."""
     config, glue, sns, ledger = _deps()
-    report = retry_due(glue, ledger, config.glue_job_name, config.max_attempts, datetime.now(UTC))
+    report = retry_due(glue, ledger, config.glue_job_name, config.max_attempts, datetime.now(UTC),
+                       retry_base=config.retry_base, reconcile_after=config.reconcile_after,
+                       output_uri=config.output_uri)  # fmt: skip
+    for outcome in report.reconciled:
+        logger.warning("lost run end reconciled", extra={"input_key": outcome.pk, "status": outcome.status})
+        reconciled_alert = alert_for_outcome(outcome, config.glue_job_name, config.max_attempts, config.region)
+        if reconciled_alert is not None:
+            sns.publish(TopicArn=config.topic_arn, Subject=reconciled_alert.subject, Message=reconciled_alert.body)
     for item in report.gave_up:
         alert = alert_for_gave_up(item, config.glue_job_name, config.max_attempts)
         sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
         logger.warning("gave up on an input", extra={"input_key": item.pk, "attempts": item.attempts})
     logger.info("retry pass done", extra={"started": len(report.started), "waiting": report.still_waiting})
-    return {"started": report.started, "gave_up": [item.pk for item in report.gave_up]}
+    return {"started": report.started, "gave_up": [item.pk for item in report.gave_up],
+            "reconciled": {outcome.pk: outcome.status for outcome in report.reconciled}}  # fmt: skip

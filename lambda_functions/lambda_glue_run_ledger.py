@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
+from search_revenue.pipeline.alerts import alert_for_outcome
 from search_revenue.pipeline.config import LedgerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import END_STATES, record_run_end
@@ -18,15 +19,15 @@ logger = Logger(service="search-keyword-run-ledger")
 
 
 @functools.cache
-def _deps() -> tuple[LedgerConfig, Any, Ledger]:
+def _deps() -> tuple[LedgerConfig, Any, Any, Ledger]:
     config = LedgerConfig.from_env(os.environ)
-    return config, boto3.client("glue"), Ledger(boto3.client("dynamodb"), config.ledger_table)
+    return config, boto3.client("glue"), boto3.client("sns"), Ledger(boto3.client("dynamodb"), config.ledger_table)
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Record SUCCEEDED (with the report) or FAILED/TIMEOUT/ERROR/STOPPED (with the error)."""
-    config, glue, ledger = _deps()
+    """Record SUCCEEDED (with the report), FAILED or GAVE_UP (with the error); alert on a first failure or GAVE_UP."""
+    config, glue, sns, ledger = _deps()
     detail = event.get("detail", {})
     if detail.get("state") not in END_STATES:
         return {"recorded": False}
@@ -34,6 +35,12 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     job_run = glue.get_job_run(JobName=detail["jobName"], RunId=detail["jobRunId"], PredecessorsIncluded=False)[
         "JobRun"
     ]
-    recorded = record_run_end(ledger, detail, job_run, config.output_uri, datetime.now(UTC))
-    logger.info("ledger updated" if recorded else "no ledger change", extra={"state": detail.get("state")})
-    return {"recorded": recorded}
+    outcome = record_run_end(ledger, detail, job_run, config.output_uri, datetime.now(UTC),
+                             max_attempts=config.max_attempts, retry_base=config.retry_base)  # fmt: skip
+    logger.info("ledger updated" if outcome else "no ledger change", extra={"state": detail.get("state")})
+    alert = alert_for_outcome(outcome, config.glue_job_name, config.max_attempts, config.region) if outcome else None
+    published = None
+    if alert is not None:
+        published = sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)["MessageId"]
+        logger.info("alert published", extra={"message_id": published, "status": outcome.status if outcome else None})
+    return {"recorded": outcome is not None, "status": outcome.status if outcome else None, "published": published}

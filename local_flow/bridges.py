@@ -1,12 +1,16 @@
 """The few steps moto cannot do here, done the way AWS does them, with the real code.
 
 - the file gateway: a file that appears in the share folder is uploaded (multipart when large),
-  with the file share role's credentials;
-- S3 -> Lambda: each object-created message of the notification queue goes to the real trigger
-  handler, with the function's environment as deployed (and its role: `local_flow.iam`);
+  with the file share role's credentials, then its metadata is written as a further object
+  version, as the gateway does;
+- S3 events: moto leaves out `object.versionId`; the event is given the version it is about;
+- SQS -> Lambda: the settle queue's messages, once its delivery delay has passed, go to the real
+  trigger handler as the event source mapping sends them (a batch; unsettled ones come back),
+  with the function's environment as deployed (and its role: `local_flow.iam`);
 - Glue: each new run of the job executes the Glue script downloaded from its ScriptLocation, with
-  the run's arguments and the job role's credentials, on local Spark; a failed run emits the
-  `Glue Job State Change` event Glue would, on the default event bus;
+  the run's arguments and the job role's credentials, on local Spark; moto's record of the run
+  then says how it ended, and the `Glue Job State Change` event Glue would emit goes on the
+  default event bus;
 - EventBridge -> Lambda: each event of the failure rule's queue goes to the real failure handler;
 - SNS -> e-mail: the subscriber queue is read and the alert printed.
 """
@@ -19,11 +23,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import unquote_plus
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -34,6 +38,12 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 LAMBDA_DIR: Final = ROOT / "lambda_functions"
 MULTIPART_THRESHOLD: Final = 8 << 20
 GLUE_STATE_CHANGE: Final = "Glue Job State Change"
+ACCOUNT_ID: Final = "123456789012"
+# What the gateway writes as the object's metadata after its data (file mode, owner, times).
+GATEWAY_METADATA: Final = {"file-permissions": "0644", "file-owner": "0", "file-group": "0",
+                           "user-agent": "aws-storage-gateway"}  # fmt: skip
+# How often a run in progress lets the gateway keep uploading (the share does not stop for Glue).
+BETWEEN_S: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,32 +89,109 @@ class ShareWatcher:
         self.seen = current
         return fresh
 
+    def has_changes(self) -> bool:
+        """Something was written since the last look (not uploaded yet)."""
+        return self._snapshot() != self.seen
+
     def _snapshot(self) -> dict[str, tuple[int, int]]:
         return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in self.share.iterdir() if p.is_file()}
 
 
 def upload_to_inbound(
     gateway: boto3.Session, path: Path, bucket: str, key: str, on_bytes: Callable[[int], None]
-) -> None:
-    """Upload as the file gateway does, with its file share role: one PUT for small files, multipart above 8 MiB."""
+) -> tuple[str, str]:
+    """Upload as the file gateway does, with its file share role: the data (one PUT, or multipart
+    above 8 MiB), then the file's metadata as a copy of the object onto itself, a second version.
+    Returns both versions."""
+    s3 = gateway.client("s3")
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
-    gateway.client("s3").upload_file(Filename=str(path), Bucket=bucket, Key=key, Config=config, Callback=on_bytes)
+    s3.upload_file(Filename=str(path), Bucket=bucket, Key=key, Config=config, Callback=on_bytes)
+    data_version = str(s3.head_object(Bucket=bucket, Key=key).get("VersionId"))
+    metadata = GATEWAY_METADATA | {"file-mtime": f"{path.stat().st_mtime_ns}ns"}
+    source = {"Bucket": bucket, "Key": key, "VersionId": data_version}
+    copied = s3.copy_object(Bucket=bucket, Key=key, CopySource=source, Metadata=metadata, MetadataDirective="REPLACE")
+    return data_version, str(copied.get("VersionId"))
 
 
-def with_version_ids(event: dict[str, Any]) -> dict[str, Any]:
-    """Add `object.versionId` to an S3 event, as AWS does for a versioned bucket and moto does not.
+def emulate_s3_event_versions() -> None:
+    """Give moto's S3 events the `versionId` (and `sequencer`) AWS sends for a versioned bucket.
 
-    The flow handles one upload at a time, so the object's current version is the one the event is for.
+    moto builds the event from the stored key but leaves the version out; the server runs in this
+    process, so its event builder is wrapped here. Never used outside the local flow.
     """
-    s3 = boto3.client("s3")
-    for record in event.get("Records", []):
-        obj = record["s3"]["object"]
-        if "versionId" not in obj:
-            key = unquote_plus(obj["key"])
-            head = s3.head_object(Bucket=record["s3"]["bucket"]["name"], Key=key)
-            if head.get("VersionId"):
-                obj["versionId"] = head["VersionId"]
-    return event
+    from moto.s3 import notifications
+
+    if getattr(notifications._get_s3_event, "with_versions", False):
+        return
+    original = notifications._get_s3_event
+
+    def with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = original(event_name, bucket, key, notification_id)
+        obj = event["Records"][0]["s3"]["object"]
+        if getattr(key, "version_id", None) not in (None, "null"):
+            obj["versionId"] = key.version_id
+        obj["sequencer"] = f"{time.time_ns():020X}"
+        return event
+
+    with_version.with_versions = True  # type: ignore[attr-defined]
+    notifications._get_s3_event = with_version
+
+
+def deliver_upload_events(
+    queue_url: str, handler: Callable[[dict[str, Any], object], Any], context: object, retry_after_s: int
+) -> list[dict[str, Any]]:
+    """Hand the settle queue's visible messages to the trigger as Lambda's SQS event source does.
+
+    Messages the handler reports in `batchItemFailures` stay in the queue and come back after
+    `retry_after_s` (the visibility timeout, shortened locally); the others are deleted.
+    """
+    sqs = boto3.client("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    results = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       AttributeNames=["All"]).get("Messages", []):  # fmt: skip
+        records = [
+            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "eventSource": "aws:sqs",
+             "eventSourceARN": arn, "awsRegion": arn.split(":")[3]}
+            for m in batch
+        ]  # fmt: skip
+        result = handler({"Records": records}, context)
+        failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+        for message in batch:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                              VisibilityTimeout=retry_after_s)  # fmt: skip
+            else:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        results.append(result)
+    return results
+
+
+def queue_is_empty(queue_url: str) -> bool:
+    """No message visible, delayed (settling) or in flight."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+             "ApproximateNumberOfMessagesNotVisible"]  # fmt: skip
+    counts = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return all(int(counts.get(name, "0")) == 0 for name in names)
+
+
+def hold_glue_runs() -> None:
+    """Keep moto's job runs RUNNING until the local Spark run ends (moto would call them SUCCEEDED at once)."""
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "manual", "times": 10**9})
+
+
+def end_glue_run(job_name: str, run_id: str, state: str, error: str) -> None:
+    """Make moto's record of a run say how the local Spark run ended, as Glue's `GetJobRun` would."""
+    from moto.glue.models import FakeJobRun, glue_backends
+
+    region = boto3.session.Session().region_name or "us-east-1"
+    run = glue_backends[ACCOUNT_ID][region].get_job(job_name).get_job_run(run_id)
+    run.status = state
+    if error:
+        run.as_dict = lambda: FakeJobRun.as_dict(run) | {"ErrorMessage": error}  # type: ignore[method-assign]
 
 
 def drain_queue(queue_url: str, wait_s: int = 1) -> Iterator[dict[str, Any]]:
@@ -140,8 +227,11 @@ class GlueRunner:
         self.done |= {run["Id"] for run in fresh}
         return sorted(fresh, key=lambda run: run["StartedOn"])
 
-    def execute(self, run: dict[str, Any]) -> tuple[bool, str]:
-        """Run the job's script with the run's arguments; return (succeeded, error message)."""
+    def execute(self, run: dict[str, Any], between: Callable[[], None] = lambda: None) -> tuple[bool, str]:
+        """Run the job's script with the run's arguments; return (succeeded, error message).
+
+        `between` is called every half second while the script runs (the gateway keeps uploading).
+        """
         job = boto3.client("glue").get_job(JobName=self.job_name)["Job"]
         arguments = [*(item for name, value in run.get("Arguments", {}).items() for item in (name, value)),
                      "--JOB_NAME", self.job_name, "--JOB_RUN_ID", run["Id"]]  # fmt: skip
@@ -153,7 +243,12 @@ class GlueRunner:
             self.process = subprocess.Popen([sys.executable, str(script), *arguments], stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                                             env=environment)  # fmt: skip
-            _, stderr = self.process.communicate()
+            while True:
+                try:
+                    _, stderr = self.process.communicate(timeout=BETWEEN_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    between()
             succeeded = self.process.returncode == 0
             self.process = None
         return succeeded, "" if succeeded else glue_error_message(stderr)

@@ -2,8 +2,9 @@
 for what moto's CloudFormation skips (the Glue job, the SNS subscription).
 
 Bridges, one per gap moto leaves (it runs no Lambda code and no Glue script here):
-- the inbound bucket notifies an SQS queue instead of the trigger Lambda, with the template's
-  events and filters; `bridges.py` hands each message to the trigger handler;
+- the inbound bucket notifies the template's settle queue with the template's events and filters
+  (moto's CloudFormation skips bucket notifications); the queue's event source mapping is removed
+  (moto would try to run the Lambda in Docker) and `bridges.py` hands its messages to the trigger;
 - the failure rule gets an SQS target beside its Lambda target, with the template's pattern;
 - a subscriber queue on the alert topic stands for the e-mail subscription.
 """
@@ -29,6 +30,14 @@ GLUE_SCRIPT: Final = ROOT / "glue_jobs" / "search_revenue_glue_job.py"
 STACK_NAME: Final = "skp-local"
 ACCOUNT_ID: Final = "123456789012"
 ON_PREM_CIDR: Final = "127.0.0.0/8"
+# A few seconds here instead of AWS's 60: the same settling, without waiting a minute per file.
+LOCAL_SETTLE_SECONDS: Final = 3
+# Backoff and the reconcile age in seconds rather than minutes, so retries, GAVE_UP and a lost
+# run end are seen within a test; the template's values are the AWS ones.
+LOCAL_ENVIRONMENT: Final = {
+    "LedgerFunction": {"RETRY_BASE_SECONDS": "2"},
+    "RetryFunction": {"RETRY_BASE_SECONDS": "2", "GLUE_TIMEOUT_MINUTES": "0", "RECONCILE_GRACE_SECONDS": "5"},
+}
 # Stack 2 takes both hosts' images as pinned AMI ids; locally, one of moto's images.
 AMI_PARAMETERS: Final = ("FileGatewayAmiId", "OnPremAmiId")
 _SUB_NAME = re.compile(r"\$\{([^}]+)\}")
@@ -97,7 +106,8 @@ class LocalStack:
     def function_environment(self, logical_id: str) -> dict[str, str]:
         """A function's environment from the template (moto leaves out what refers to the Glue job)."""
         variables = self.template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
-        return {name: str(value) for name, value in self.resolver(variables).items()}
+        environment = {name: str(value) for name, value in self.resolver(variables).items()}
+        return environment | LOCAL_ENVIRONMENT.get(logical_id, {})
 
     def role_of(self, logical_id: str) -> str:
         """The logical id of the role a function or the Glue job runs with (its `Role: !GetAtt X.Arn`)."""
@@ -143,7 +153,8 @@ def deploy_local_stack(templates: Path = TEMPLATES) -> LocalStack:
     for key_parameter, handler in handlers.items():
         s3.put_object(Bucket=artifacts, Key=defaults[key_parameter], Body=_placeholder_zip(handler))
     parameters = defaults | _network_parameters() | {"ArtifactBucketName": artifacts, "OnPremCidr": ON_PREM_CIDR,
-                                                     "NamePrefix": STACK_NAME}  # fmt: skip
+                                                     "NamePrefix": STACK_NAME,
+                                                     "SettleSeconds": str(LOCAL_SETTLE_SECONDS)}  # fmt: skip
     cloudformation.create_stack(
         StackName=STACK_NAME,
         TemplateBody=json.dumps(template_for_moto(stack_2)),
@@ -228,13 +239,31 @@ def _rule_to_queue(resources: Mapping[str, Any], resolve: Resolver, logical_id: 
     return url
 
 
+def _settle_queue(resources: Mapping[str, Any], resolve: Resolver) -> str:
+    """The template's settle queue, with its delivery delay set from the template's own property."""
+    properties = {name: resolve(resources["InboundEventsQueue"]["Properties"][name])
+                  for name in ("QueueName", "DelaySeconds")}  # fmt: skip
+    sqs = boto3.client("sqs")
+    url = str(sqs.get_queue_url(QueueName=properties["QueueName"])["QueueUrl"])
+    # Set explicitly: the local flow must not depend on which queue properties moto's stack applies.
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": str(properties["DelaySeconds"])})
+    return url
+
+
+def _drop_event_source_mappings(function_name: str) -> None:
+    # moto would hand each message to the function itself, which it can only run in Docker.
+    client = boto3.client("lambda")
+    for mapping in client.list_event_source_mappings(FunctionName=function_name)["EventSourceMappings"]:
+        client.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
 def _filter_rules(rules: list[dict[str, str]]) -> list[dict[str, str]]:
     # An empty prefix matches every key; moto's server fails on an empty rule value instead.
     return [rule for rule in rules if rule["Value"]]
 
 
 def _queue_configuration(queue_arn: str, event: str, key_filter: Mapping[str, Any]) -> dict[str, Any]:
-    """The template's Lambda notification as a queue notification: same event, same key rules (if any)."""
+    """The template's queue notification as S3's API takes it: same event, same key rules (if any)."""
     rules = _filter_rules(key_filter.get("S3Key", {}).get("Rules", []))
     configuration: dict[str, Any] = {"QueueArn": queue_arn, "Events": [event]}
     if rules:  # S3 refuses a filter without rules
@@ -255,8 +284,11 @@ def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> Loc
     resources = stack_2["Resources"]
     _versioning(resources, resolve)
     inbound = resolve({"Ref": "InboundBucket"})
-    inbound_url, inbound_arn = _queue(f"{STACK_NAME}-inbound-events")
-    notifications = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+    inbound_url = _settle_queue(resources, resolve)
+    inbound_arn = boto3.client("sqs").get_queue_attributes(QueueUrl=inbound_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    notifications = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     queue_configurations = [
         _queue_configuration(inbound_arn, notification["Event"], resolve(notification.get("Filter", {})))
         for notification in notifications
@@ -264,6 +296,7 @@ def _bridge(stack_2: Mapping[str, Any], resolve: Resolver, job_name: str) -> Loc
     boto3.client("s3").put_bucket_notification_configuration(
         Bucket=inbound, NotificationConfiguration={"QueueConfigurations": queue_configurations}
     )
+    _drop_event_source_mappings(resolve({"Ref": "TriggerFunction"}))
     failure_url = _rule_to_queue(resources, resolve, "GlueFailureRule", f"{STACK_NAME}-glue-failure-events")
     state_url = _rule_to_queue(resources, resolve, "GlueStateRule", f"{STACK_NAME}-glue-state-events")
     # moto runs no schedules, and a rule without a pattern would hand every event to its Lambda

@@ -91,3 +91,13 @@ class AmountOverflowError(SearchRevenueError):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"revenue sum out of the supported range (38 digits, 12 decimals): {what}")
+
+
+class InputVersionGoneError(InputError):
+    """The input version a run was started for no longer exists, so the run reads nothing else instead."""
+
+    def __init__(self, source: str, version: str, detail: str) -> None:
+        self.version = version
+        super().__init__(
+            f"{source}: version {version} is gone ({detail}); the run reads only the version it was started for"
+        )

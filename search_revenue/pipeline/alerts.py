@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
-from search_revenue.pipeline.ledger import LedgerItem
-from search_revenue.pipeline.runs import INPUT_URI_ARGUMENT
+from search_revenue.pipeline.ledger import FAILED, GAVE_UP, LedgerItem
+from search_revenue.pipeline.runs import INPUT_URI_ARGUMENT, RunOutcome
 
 FAILURE_STATES: Final = ("FAILED", "TIMEOUT", "ERROR", "STOPPED")
 GLUE_STATE_CHANGE: Final = "Glue Job State Change"
@@ -94,8 +94,9 @@ def alert_for_failure(failure: GlueFailure, job_run: Mapping[str, Any], region: 
             f"Error:     {error}",
             f"Console:   {console_link(region, failure.job_name, failure.run_id)}",
             "",
-            "What to do: read the error; fix or replace the input file and upload it again, or",
-            "start the run again from the console once the cause is fixed.",
+            "What happens next: nothing. This run was started outside the run ledger (by hand), so no",
+            "retry follows. What to do: read the error; fix or replace the input file and upload it",
+            "again, or start the run again from the console once the cause is fixed.",
         ]
     )
     return Alert(subject=subject, body=body)
@@ -103,20 +104,57 @@ def alert_for_failure(failure: GlueFailure, job_run: Mapping[str, Any], region: 
 
 def alert_for_gave_up(item: LedgerItem, job_name: str, max_attempts: int) -> Alert:
     """Compose the alert for an input whose retries are exhausted."""
-    name = item.pk.rsplit("/", 1)[-1]
+    return _gave_up(item.pk, item.sk, item.attempts, item.glue_run_id, item.last_error, job_name, max_attempts)
+
+
+def alert_for_outcome(outcome: RunOutcome, job_name: str, max_attempts: int, region: str) -> Alert | None:
+    """The one alert a recorded run end deserves, if any.
+
+    A file that keeps failing sends exactly two: its first failed attempt (saying it will be
+    retried and that no further failure is announced) and GAVE UP. Success, and failed attempts
+    after the first, send nothing: the outcome is already announced or still to come.
+    """
+    if outcome.status == GAVE_UP:
+        return _gave_up(outcome.pk, outcome.sk, outcome.attempt, outcome.run_id, outcome.error, job_name, max_attempts)
+    if outcome.status != FAILED or outcome.attempt != 1:
+        return None
+    name = outcome.pk.rsplit("/", 1)[-1]
+    retry_at = outcome.retry_at.strftime("%Y-%m-%d %H:%M UTC") if outcome.retry_at else "soon"
+    body = "\n".join(
+        [
+            f"The search keyword performance job run {outcome.state} on attempt 1 of {max_attempts}.",
+            "",
+            f"Job:       {job_name}",
+            f"Run id:    {outcome.run_id}",
+            f"Input:     {outcome.pk}",
+            f"Content:   {outcome.sk}",
+            f"Error:     {outcome.error or '(none recorded)'}",
+            f"Console:   {console_link(region, job_name, outcome.run_id)}",
+            "",
+            f"What happens next: the retry path starts it again at about {retry_at}, up to {max_attempts} attempts",
+            "in all. Further failed attempts send no message; if the last one fails too, one GAVE UP message",
+            "follows. If the error says the file itself is wrong, upload a corrected file (it runs on its own).",
+        ]
+    )
+    return Alert(subject=subject_line(f"Search keyword job {outcome.state}, will retry: {name}"), body=body)
+
+
+def _gave_up(pk: str, content: str, attempts: int, run_id: str | None, error: str | None, job_name: str,
+             max_attempts: int) -> Alert:  # fmt: skip
+    name = pk.rsplit("/", 1)[-1]
     subject = subject_line(f"Search keyword job GAVE UP: {name}")
     body = "\n".join(
         [
-            f"The search keyword performance job gave up on an input after {item.attempts} attempts"
-            f" (limit {max_attempts}).",
+            f"The search keyword performance job gave up on an input after {attempts} attempts (limit {max_attempts}).",
             "",
-            f"Input:       {item.pk}",
-            f"Content:     {item.sk}",
+            f"Input:       {pk}",
+            f"Content:     {content}",
             f"Job:         {job_name}",
-            f"Last run id: {item.glue_run_id or '(none)'}",
-            f"Last error:  {item.last_error or '(none recorded)'}",
+            f"Last run id: {run_id or '(none)'}",
+            f"Last error:  {error or '(none recorded)'}",
             "",
-            f"What to do: fix the cause, then `make redrive KEY={item.pk}` (or upload a corrected file).",
+            "What happens next: nothing runs again by itself, and no further message is sent for this file.",
+            f"What to do: fix the cause, then `make redrive KEY={pk}` (or upload a corrected file).",
         ]
     )
     return Alert(subject=subject, body=body)

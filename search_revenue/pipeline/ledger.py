@@ -8,6 +8,10 @@ while a changed file (new ETag) must. The version id is kept on the item and pas
 Statuses: RECEIVED (waiting for a start), STARTING (claimed by one caller), RUNNING, SUCCEEDED,
 FAILED (may be retried), GAVE_UP (retries exhausted). Every change is a conditional write, so of
 any number of concurrent callers exactly one wins a transition.
+
+A version that was replaced before it settled never gets a content item: it is recorded as its own
+item (`sk` = version#<id>, status SUPERSEDED, `superseded_by` its successor), so the history of a
+key shows every version the pipeline saw, including those it rightly did not run.
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ RUNNING: Final = "RUNNING"
 SUCCEEDED: Final = "SUCCEEDED"
 FAILED: Final = "FAILED"
 GAVE_UP: Final = "GAVE_UP"
-STATUSES: Final = (RECEIVED, STARTING, RUNNING, SUCCEEDED, FAILED, GAVE_UP)
+SUPERSEDED: Final = "SUPERSEDED"
+STATUSES: Final = (RECEIVED, STARTING, RUNNING, SUCCEEDED, FAILED, GAVE_UP, SUPERSEDED)
+CONTENT_PREFIX: Final = "etag#"
+VERSION_PREFIX: Final = "version#"
+DELETED: Final = "(deleted)"
 STATUS_INDEX: Final = "by_status"
 CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 RETRY_BASE: Final = timedelta(minutes=15)
@@ -51,7 +59,7 @@ class InputObject:
     @property
     def sk(self) -> str:
         """The ledger sort key: the object's content."""
-        return f"etag#{self.etag}"
+        return f"{CONTENT_PREFIX}{self.etag}"
 
     @property
     def uri(self) -> str:
@@ -74,12 +82,15 @@ class LedgerItem:
     next_attempt_at: str | None = None
     output_key: str | None = None
     last_error: str | None = None
+    superseded_by: str | None = None
+    versions_seen: tuple[str, ...] = ()
+    received_at: str | None = None
 
     @property
     def input(self) -> InputObject:
         """The input file of this item."""
         bucket, _, key = self.pk.removeprefix("s3://").partition("/")
-        return InputObject(bucket, key, self.sk.removeprefix("etag#"), self.version_id)
+        return InputObject(bucket, key, self.sk.removeprefix(CONTENT_PREFIX), self.version_id)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> LedgerItem:
@@ -90,12 +101,14 @@ class LedgerItem:
             updated_at=values["updated_at"], run_date=values["run_date"], glue_run_id=values.get("glue_run_id"),
             version_id=values.get("version_id"), next_attempt_at=values.get("next_attempt_at"),
             output_key=values.get("output_key"), last_error=values.get("last_error"),
+            superseded_by=values.get("superseded_by"), versions_seen=tuple(sorted(values.get("versions_seen", ()))),
+            received_at=values.get("received_at"),
         )  # fmt: skip
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next attempt: 15, 30, 60 minutes... after 1, 2, 3 attempts."""
-    return timedelta(seconds=RETRY_BASE.total_seconds() * 2 ** max(attempts - 1, 0))
+def backoff(attempts: int, base: timedelta = RETRY_BASE) -> timedelta:
+    """Wait before the next attempt: 15, 30, 60 minutes... after 1, 2, 3 attempts (with the default base)."""
+    return timedelta(seconds=base.total_seconds() * 2 ** max(attempts - 1, 0))
 
 
 def _iso(moment: datetime) -> str:
@@ -111,9 +124,34 @@ class Ledger:
 
     def claim_new(self, obj: InputObject, run_date: date, now: datetime) -> bool:
         """Record a new input as STARTING; False when this content was seen before (a duplicate)."""
-        item = {
+        item: dict[str, dict[str, Any]] = {
             "pk": {"S": obj.pk}, "sk": {"S": obj.sk}, "status": {"S": STARTING}, "attempts": {"N": "0"},
             "received_at": {"S": _iso(now)}, "updated_at": {"S": _iso(now)}, "run_date": {"S": run_date.isoformat()},
+        }  # fmt: skip
+        if obj.version_id:
+            item["version_id"] = {"S": obj.version_id}
+            item["versions_seen"] = {"SS": [obj.version_id]}
+        return self._conditional(
+            self._dynamodb.put_item, TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+
+    def note_version(self, obj: InputObject) -> None:
+        """Add a version of already-known content to its item's versions seen (status and times untouched)."""
+        if not obj.version_id:
+            return
+        # updated_at is left alone on purpose: claims compare it, and a duplicate must not disturb one.
+        self._conditional(self._dynamodb.update_item, TableName=self._table,
+                          Key={"pk": {"S": obj.pk}, "sk": {"S": obj.sk}}, UpdateExpression="ADD versions_seen :v",
+                          ConditionExpression="attribute_exists(pk)",
+                          ExpressionAttributeValues={":v": {"SS": [obj.version_id]}})  # fmt: skip
+
+    def record_superseded(self, obj: InputObject, successor: str, now: datetime) -> bool:
+        """Record a version replaced before it settled (it starts no run); False when already recorded."""
+        item = {
+            "pk": {"S": obj.pk}, "sk": {"S": f"{VERSION_PREFIX}{obj.version_id or obj.etag}"},
+            "status": {"S": SUPERSEDED}, "attempts": {"N": "0"}, "etag": {"S": obj.etag},
+            "superseded_by": {"S": successor}, "received_at": {"S": _iso(now)}, "updated_at": {"S": _iso(now)},
+            "run_date": {"S": now.date().isoformat()},
         }  # fmt: skip
         if obj.version_id:
             item["version_id"] = {"S": obj.version_id}
@@ -139,10 +177,13 @@ class Ledger:
 
     def record_end(self, pk: str, sk: str, run_id: str, state: str, now: datetime, *, output_key: str | None = None,
                    error: str | None = None, retry_at: datetime | None = None) -> bool:  # fmt: skip
-        """Record how a run ended; stale events for an older run of the same input change nothing."""
+        """Record how a run ended (SUCCEEDED, FAILED or, at the attempt limit, GAVE_UP); stale events change nothing."""
         if state == SUCCEEDED:
             expression = "SET #status = :to, output_key = :out REMOVE last_error"
             values = {":to": SUCCEEDED, ":out": output_key or ""}
+        elif state == GAVE_UP:
+            expression = "SET #status = :to, last_error = :error REMOVE next_attempt_at"
+            values = {":to": GAVE_UP, ":error": error or state}
         else:
             expression = "SET #status = :to, last_error = :error, next_attempt_at = :at"
             values = {":to": FAILED, ":error": error or state, ":at": _iso(retry_at or now)}
@@ -170,8 +211,8 @@ class Ledger:
             # The index projects every attribute; a stale read is harmless, each claim is conditional.
             yield from (LedgerItem.from_item(item) for item in page["Items"])
 
-    def recent(self, limit: int = 20) -> list[LedgerItem]:
-        """The most recently changed items."""
+    def recent(self, limit: int | None = 20) -> list[LedgerItem]:
+        """The most recently changed items (every item when limit is None)."""
         items = [LedgerItem.from_item(i) for p in self._dynamodb.get_paginator("scan").paginate(TableName=self._table)
                  for i in p["Items"]]  # fmt: skip
         return sorted(items, key=lambda item: item.updated_at, reverse=True)[:limit]

@@ -15,7 +15,20 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from search_revenue.outbound import OutputNames, dated_folder
-from search_revenue.pipeline.ledger import FAILED, RECEIVED, STARTING, InputObject, Ledger, LedgerItem, backoff
+from search_revenue.pipeline.ledger import (
+    CONTENT_PREFIX,
+    FAILED,
+    GAVE_UP,
+    RECEIVED,
+    RETRY_BASE,
+    RUNNING,
+    STARTING,
+    SUCCEEDED,
+    InputObject,
+    Ledger,
+    LedgerItem,
+    backoff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +53,9 @@ def run_arguments(obj: InputObject, run_date: str) -> dict[str, str]:
 
 
 def start_claimed(
-    glue: Any, ledger: Ledger, job_name: str, obj: InputObject, run_date: str, now: datetime
-) -> str | None:
+    glue: Any, ledger: Ledger, job_name: str, obj: InputObject, run_date: str, now: datetime,
+    retry_base: timedelta = RETRY_BASE,
+) -> str | None:  # fmt: skip
     """Start the Glue run of an input this caller has claimed; on a refused start, release it.
 
     Returns the run id, or None when Glue refused (throttled, or any other error): the item is
@@ -51,7 +65,7 @@ def start_claimed(
         response = glue.start_job_run(JobName=job_name, Arguments=run_arguments(obj, run_date))
     except ClientError as err:
         error = f"{err.response['Error']['Code']}: {err.response['Error'].get('Message', '')}"
-        ledger.release(obj, error, now, now + backoff(1))
+        ledger.release(obj, error, now, now + backoff(1, retry_base))
         log.warning("glue run not started; left for the retry path", extra={"input_key": obj.key, "error": error})
         return None
     run_id = str(response["JobRunId"])
@@ -60,12 +74,28 @@ def start_claimed(
     return run_id
 
 
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How a run ended, as the ledger recorded it: the one transition an alert may follow."""
+
+    pk: str
+    sk: str
+    run_id: str
+    status: str  # SUCCEEDED, FAILED (to be retried) or GAVE_UP
+    state: str  # Glue's end state
+    attempt: int
+    error: str | None = None
+    retry_at: datetime | None = None
+    output_key: str | None = None
+
+
 @dataclass
 class RetryReport:
     """What one pass of the retry path did."""
 
     started: dict[str, str] = field(default_factory=dict)
     gave_up: list[LedgerItem] = field(default_factory=list)
+    reconciled: list[RunOutcome] = field(default_factory=list)
     still_waiting: int = 0
 
 
@@ -75,9 +105,16 @@ def _is_due(item: LedgerItem, now: datetime) -> bool:
     return item.next_attempt_at is None or datetime.fromisoformat(item.next_attempt_at) <= now
 
 
-def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: datetime) -> RetryReport:
-    """Restart RECEIVED inputs and FAILED ones below the attempt limit when due; give up at the limit."""
+def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: datetime, *,
+              retry_base: timedelta = RETRY_BASE, reconcile_after: timedelta | None = None,
+              output_uri: str = "") -> RetryReport:  # fmt: skip
+    """Reconcile RUNNING items older than `reconcile_after` with Glue, restart RECEIVED inputs and
+    FAILED ones below the attempt limit when due, and give up at the limit."""
     report = RetryReport()
+    if reconcile_after is not None:
+        report.reconciled = reconcile_running(glue, ledger, job_name, max_attempts, now,
+                                              reconcile_after=reconcile_after, retry_base=retry_base,
+                                              output_uri=output_uri)  # fmt: skip
     for status in (RECEIVED, STARTING, FAILED):
         for item in ledger.with_status(status):
             if item.status == FAILED and item.attempts >= max_attempts:
@@ -88,15 +125,47 @@ def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: 
                 report.still_waiting += 1
                 continue
             if ledger.claim(item, now):
-                run_id = start_claimed(glue, ledger, job_name, item.input, item.run_date, now)
+                run_id = start_claimed(glue, ledger, job_name, item.input, item.run_date, now, retry_base)
                 if run_id:
                     report.started[item.pk] = run_id
     return report
 
 
+def reconcile_running(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: datetime, *,
+                      reconcile_after: timedelta, retry_base: timedelta,
+                      output_uri: str) -> list[RunOutcome]:  # fmt: skip
+    """Ask Glue about RUNNING items older than the job's timeout and record how their runs really ended.
+
+    An item stays RUNNING only while its run's end event is missing: EventBridge delivery failed,
+    or the ledger Lambda failed on every retry. Glue's own record (`GetJobRun`) is the truth.
+    """
+    outcomes = []
+    for item in ledger.with_status(RUNNING):
+        if not item.glue_run_id or datetime.fromisoformat(item.updated_at) > now - reconcile_after:
+            continue
+        try:
+            run = glue.get_job_run(JobName=job_name, RunId=item.glue_run_id, PredecessorsIncluded=False)["JobRun"]
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "EntityNotFoundException":
+                raise
+            run = {"JobRunState": "ERROR", "ErrorMessage": f"Glue has no run {item.glue_run_id} any more"}
+        state = str(run.get("JobRunState"))
+        if state not in END_STATES:
+            continue  # still stopping or running: Glue's timeout ends it and its event may yet come
+        end = {"state": state, "jobRunId": item.glue_run_id, "message": run.get("ErrorMessage", "")}
+        arguments = run.get("Arguments") or run_arguments(item.input, item.run_date)
+        outcome = record_run_end(ledger, end, run | {"Arguments": arguments}, output_uri, now,
+                                 max_attempts=max_attempts, retry_base=retry_base)  # fmt: skip
+        if outcome is not None:
+            log.warning("run end reconciled from glue", extra={"run_id": item.glue_run_id, "input_key": item.pk})
+            outcomes.append(outcome)
+    return outcomes
+
+
 def redrive(glue: Any, ledger: Ledger, job_name: str, pk: str, now: datetime) -> dict[str, str | None]:
     """Restart one input by hand, whatever its status: newest content of the key first."""
-    items = sorted(ledger.find(pk), key=lambda item: item.updated_at, reverse=True)
+    items = sorted((item for item in ledger.find(pk) if item.sk.startswith(CONTENT_PREFIX)),
+                   key=lambda item: item.updated_at, reverse=True)  # fmt: skip
     if not items:
         raise LookupError(f"{pk}: not in the run ledger")
     item = items[0]
@@ -124,22 +193,31 @@ def report_uri(output_uri: str, run_date: str) -> str:
 
 
 def record_run_end(ledger: Ledger, detail: Mapping[str, Any], job_run: Mapping[str, Any], output_uri: str,
-                   now: datetime) -> bool:  # fmt: skip
-    """Keep the ledger current from a `Glue Job State Change` event and the run it names.
+                   now: datetime, *, max_attempts: int, retry_base: timedelta = RETRY_BASE,
+                   ) -> RunOutcome | None:  # fmt: skip
+    """Keep the ledger current from a `Glue Job State Change` event (or Glue's record) and the run it names.
 
-    SUCCEEDED records the report's URI; FAILED, TIMEOUT, ERROR and STOPPED record Glue's error
-    and when the retry path may try again. Returns False for runs outside the ledger and for
-    stale events (an older run of the same input).
+    SUCCEEDED records the report's URI; FAILED, TIMEOUT, ERROR and STOPPED record Glue's error and
+    when the retry path may try again, or GAVE_UP when this was the last attempt. Returns what was
+    recorded, or None for runs outside the ledger and stale events (an older run of the same
+    input, or an end already recorded): exactly one caller gets the outcome of a run.
     """
     state = str(detail.get("state"))
     keys = ledger_keys(job_run.get("Arguments", {}))
     if state not in END_STATES or keys is None:
-        return False
+        return None
     run_id = str(detail.get("jobRunId"))
+    item = ledger.get(*keys)
+    attempt = item.attempts if item else 1
     if state == "SUCCEEDED":
         run_date = job_run.get("Arguments", {}).get(RUN_DATE_ARGUMENT) or now.date().isoformat()
-        return ledger.record_end(*keys, run_id, "SUCCEEDED", now, output_key=report_uri(output_uri, run_date))
-    error = job_run.get("ErrorMessage") or detail.get("message") or state
-    item = ledger.get(*keys)
-    attempts = item.attempts if item else 1
-    return ledger.record_end(*keys, run_id, state, now, error=f"{state}: {error}", retry_at=now + backoff(attempts))
+        output_key = report_uri(output_uri, run_date)
+        if not ledger.record_end(*keys, run_id, SUCCEEDED, now, output_key=output_key):
+            return None
+        return RunOutcome(*keys, run_id, SUCCEEDED, state, attempt, output_key=output_key)
+    error = f"{state}: {job_run.get('ErrorMessage') or detail.get('message') or state}"
+    status = GAVE_UP if attempt >= max_attempts else FAILED
+    retry_at = None if status == GAVE_UP else now + backoff(attempt, retry_base)
+    if not ledger.record_end(*keys, run_id, status, now, error=error, retry_at=retry_at):
+        return None
+    return RunOutcome(*keys, run_id, status, state, attempt, error=error, retry_at=retry_at)

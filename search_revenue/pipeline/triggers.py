@@ -1,22 +1,32 @@
-"""From an S3 object-created event to a Glue job run, through the run ledger."""
+"""From an S3 object-created event to a Glue job run, through the run ledger, once the object has settled.
+
+S3 notifications reach the trigger through an SQS queue whose delivery delay is the settle time,
+so by the time an event is handled its version has either stayed current for that long (it runs)
+or been replaced (it is recorded as superseded and starts nothing).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import unquote_plus
 
+from botocore.exceptions import ClientError
+
 from search_revenue.pipeline.config import TriggerConfig
-from search_revenue.pipeline.ledger import InputObject, Ledger
+from search_revenue.pipeline.ledger import DELETED, InputObject, Ledger
 from search_revenue.pipeline.runs import start_claimed
 
 log = logging.getLogger(__name__)
 
 OBJECT_CREATED_PREFIX: Final = "ObjectCreated:"
-Decision = Literal["started", "released", "duplicate", "ignored"]
+Decision = Literal["started", "released", "duplicate", "ignored", "superseded", "unsettled"]
+Settling = Literal["settled", "superseded", "unsettled"]
+NOT_FOUND_CODES: Final = ("404", "NoSuchKey", "NotFound")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,15 @@ class UploadedObject:
     def as_input(self) -> InputObject:
         """The ledger's view of this upload: the object and its content."""
         return InputObject(self.bucket, self.key, self.etag, self.version_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentObject:
+    """What the key holds now (`HeadObject` without a version)."""
+
+    version_id: str | None
+    etag: str
+    last_modified: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +76,35 @@ def uploaded_objects(event: Mapping[str, Any]) -> Iterator[UploadedObject]:
         )
 
 
+def s3_events_from_sqs(event: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The S3 notifications inside an SQS batch, with each message's id (S3's test event included)."""
+    for record in event.get("Records", []):
+        yield str(record["messageId"]), json.loads(record["body"])
+
+
+def settling(uploaded: UploadedObject, current: CurrentObject | None, now: datetime, settle: timedelta) -> Settling:
+    """Tell whether an uploaded version may run: still current and unchanged for the settle time."""
+    if current is None:
+        return "superseded"  # deleted (or renamed away) since the upload
+    if uploaded.version_id and current.version_id:
+        if current.version_id != uploaded.version_id:
+            return "superseded"
+    elif current.etag != uploaded.etag:  # an unversioned bucket: only the content tells
+        return "superseded"
+    return "settled" if current.last_modified <= now - settle else "unsettled"
+
+
+def current_object(s3: Any, bucket: str, key: str) -> CurrentObject | None:
+    """The key's current version, or None when it no longer exists."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if err.response["Error"]["Code"] in NOT_FOUND_CODES:
+            return None
+        raise
+    return CurrentObject(head.get("VersionId"), str(head.get("ETag", "")).strip('"'), head["LastModified"])
+
+
 def is_data_key(key: str, config: TriggerConfig) -> bool:
     """Tell whether an uploaded key is a hit data file the job should process."""
     name = key.rsplit("/", 1)[-1]
@@ -66,17 +114,29 @@ def is_data_key(key: str, config: TriggerConfig) -> bool:
 
 
 def handle_upload(
-    glue: Any, ledger: Ledger, config: TriggerConfig, uploaded: UploadedObject, now: datetime
+    glue: Any, s3: Any, ledger: Ledger, config: TriggerConfig, uploaded: UploadedObject, now: datetime
 ) -> TriggerOutcome:
-    """Claim a new upload in the ledger and start its run; a repeated event or content starts nothing.
+    """Run a settled upload once: claim it in the ledger and start its run.
 
+    A version replaced within the settle time is recorded as superseded; one not yet settled is
+    handed back (the queue delivers it again); repeated events or content start nothing.
     Powertools' idempotency utility is not used here: it caches a handler's response for a time
     window, while this needs a durable state per input that the retry path and redrive change.
     """
     if not is_data_key(uploaded.key, config):
         return TriggerOutcome(uploaded.key, "ignored")
     obj = uploaded.as_input()
+    current = current_object(s3, uploaded.bucket, uploaded.key)
+    state = settling(uploaded, current, now, config.settle)
+    if state == "superseded":
+        successor = DELETED if current is None else (current.version_id or current.etag)
+        ledger.record_superseded(obj, successor, now)
+        log.info("version superseded before it settled; no run", extra={"input_key": uploaded.key})
+        return TriggerOutcome(uploaded.key, "superseded")
+    if state == "unsettled":
+        return TriggerOutcome(uploaded.key, "unsettled")
     if not ledger.claim_new(obj, now.date(), now):
+        ledger.note_version(obj)
         log.info("duplicate upload; no new run", extra={"input_key": uploaded.key})
         return TriggerOutcome(uploaded.key, "duplicate")
     run_id = start_claimed(glue, ledger, config.glue_job_name, obj, now.date().isoformat(), now)

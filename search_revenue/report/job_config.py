@@ -20,6 +20,7 @@ from search_revenue.report.settings import (
 REQUIRED_JOB_ARGS: Final = ("input_uri", "output_uri")
 OPTIONAL_JOB_ARGS: Final = (
     "JOB_NAME", "run_date", "visit_timeout_s", "attribution", "max_reject_ratio", "search_engines", "input_version",
+    "staging_uri",
 )  # fmt: skip
 LOCAL_RUN_ID: Final = "local"
 
@@ -34,6 +35,7 @@ class JobConfig:
     run_date: date | None
     settings: RuleSettings
     input_version: str | None = None
+    staging_uri: str | None = None
 
     @classmethod
     def from_job_args(cls, args: Mapping[str, str]) -> JobConfig:
@@ -56,6 +58,7 @@ class JobConfig:
             run_date=_date(args, "run_date"),
             settings=settings,
             input_version=args.get("input_version") or None,
+            staging_uri=args.get("staging_uri") or None,
         )
 
 

@@ -110,3 +110,46 @@ def alert_inbox(aws: None, alert_topic: str) -> str:
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     boto3.client("sns").subscribe(TopicArn=alert_topic, Protocol="sqs", Endpoint=arn)
     return str(url)
+
+
+INBOUND_BUCKET = "inbound-bucket"
+
+
+@pytest.fixture
+def inbound_bucket(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The versioned inbound bucket; tests settle at once unless they set SETTLE_SECONDS."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=INBOUND_BUCKET)
+    s3.put_bucket_versioning(Bucket=INBOUND_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    monkeypatch.setenv("SETTLE_SECONDS", "0")
+    return INBOUND_BUCKET
+
+
+def upload_event(body: bytes = b"hits", *, key: str | None = None, template: str = "s3_put.json") -> dict[str, Any]:
+    """Put an object into the inbound bucket and return S3's notification of it (a stored event, the real version)."""
+    from urllib.parse import quote_plus, unquote_plus
+
+    event = load_event(template)
+    obj = event["Records"][0]["s3"]["object"]
+    key = key if key is not None else unquote_plus(obj["key"])
+    put = boto3.client("s3").put_object(Bucket=INBOUND_BUCKET, Key=key, Body=body)
+    obj.update(key=quote_plus(key, safe="/"), eTag=put["ETag"].strip('"'), versionId=put["VersionId"], size=len(body))
+    return event
+
+
+def via_queue(*notifications: dict[str, Any]) -> dict[str, Any]:
+    """S3 notifications as the trigger receives them: an SQS batch from the event source mapping."""
+    return {
+        "Records": [
+            {
+                "messageId": f"msg-{number}",
+                "receiptHandle": f"handle-{number}",
+                "body": json.dumps(notification),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:inbound-events",
+                "awsRegion": "us-east-1",
+            }
+            for number, notification in enumerate(notifications)
+        ]
+    }

@@ -47,3 +47,15 @@ def test_each_failure_state_publishes_an_actionable_alert(
 def test_succeeded_run_publishes_nothing(glue_job: str, alert_inbox: str, lambda_context: LambdaContext) -> None:
     assert notification.handler(load_event("glue_job_succeeded.json"), lambda_context) == {"published": None}
     assert _received(alert_inbox) == []
+
+
+def test_failed_run_of_a_ledger_item_is_left_to_the_run_ledger(
+    glue_job: str, alert_inbox: str, lambda_context: LambdaContext
+) -> None:
+    arguments = {"--input_uri": "s3://inbound-bucket/a.tsv", "--ledger_pk": "s3://inbound-bucket/a.tsv",
+                 "--ledger_sk": "etag#e1"}  # fmt: skip
+    run_id = boto3.client("glue").start_job_run(JobName=JOB_NAME, Arguments=arguments)["JobRunId"]
+    event = load_event("glue_job_failed.json")
+    event["detail"].update(jobRunId=run_id)
+    assert notification.handler(event, lambda_context) == {"published": None}
+    assert _received(alert_inbox) == []

@@ -1,4 +1,5 @@
-"""The run ledger through its handlers: state tracking, the retry path, giving up, redrive."""
+"""The run ledger through its handlers: state tracking, the retry path, reconciling lost ends, one alert per
+outcome, giving up, redrive."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import pytest
 
 from search_revenue.pipeline.ledger import FAILED, GAVE_UP, RECEIVED, RUNNING, SUCCEEDED, Ledger, LedgerItem
 from search_revenue.pipeline.runs import redrive, retry_due
-from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event
+from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event, upload_event, via_queue
 
 KEY = "s3://inbound-bucket/hit_data.tsv"
 OUTPUT_URI = "s3://outbound-bucket/outbound"
 
-pytestmark = pytest.mark.usefixtures("ledger_table", "glue_job")
+pytestmark = pytest.mark.usefixtures("ledger_table", "glue_job", "inbound_bucket")
 
 
 @pytest.fixture(autouse=True)
@@ -46,13 +47,13 @@ def _end_event(run_id: str, state: str, message: str = "") -> dict[str, object]:
 
 
 def _start(lambda_context: LambdaContext) -> str:
-    return str(trigger.handler(load_event("s3_put.json"), lambda_context)["started"]["hit_data.tsv"])
+    return str(trigger.handler(via_queue(upload_event()), lambda_context)["started"]["hit_data.tsv"])
 
 
 def test_succeeded_run_records_the_report(lambda_context: LambdaContext) -> None:
     run_id = _start(lambda_context)
     assert _item().status == RUNNING
-    assert tracker.handler(_end_event(run_id, "SUCCEEDED"), lambda_context) == {"recorded": True}
+    assert tracker.handler(_end_event(run_id, "SUCCEEDED"), lambda_context)["recorded"] is True
     item = _item()
     assert item.status == SUCCEEDED
     today = datetime.now(UTC).date().isoformat()
@@ -73,7 +74,7 @@ def test_failed_states_record_the_error_and_a_retry_time(lambda_context: LambdaC
 def test_late_event_of_an_older_run_changes_nothing(lambda_context: LambdaContext) -> None:
     older = _start(lambda_context)
     newer = redrive(boto3.client("glue"), _ledger(), JOB_NAME, KEY, datetime.now(UTC))[KEY]
-    assert tracker.handler(_end_event(older, "FAILED"), lambda_context) == {"recorded": False}
+    assert tracker.handler(_end_event(older, "FAILED"), lambda_context)["recorded"] is False
     item = _item()
     assert item.status == RUNNING
     assert item.glue_run_id == newer
@@ -86,7 +87,7 @@ def test_throttled_start_is_started_later_by_the_retry_path(lambda_context: Lamb
     glue = boto3.client("glue")
     for _ in range(2):
         glue.start_job_run(JobName=JOB_NAME)
-    trigger.handler(load_event("s3_put.json"), lambda_context)
+    trigger.handler(via_queue(upload_event()), lambda_context)
     assert _item().status == RECEIVED
     now = datetime.now(UTC)
     assert retry_due(glue, _ledger(), JOB_NAME, 3, now).started == {}  # not due yet: backoff
@@ -98,26 +99,85 @@ def test_throttled_start_is_started_later_by_the_retry_path(lambda_context: Lamb
     assert run["Arguments"]["--input_uri"] == KEY
 
 
-def test_failing_job_is_retried_then_given_up_with_an_alert(lambda_context: LambdaContext, alert_inbox: str) -> None:
+def _alerts(inbox: str) -> list[dict[str, str]]:
+    sqs = boto3.client("sqs")
+    found = []
+    while messages := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_failing_job_is_retried_then_given_up_with_two_alerts(lambda_context: LambdaContext, alert_inbox: str) -> None:
     glue = boto3.client("glue")
     run_id = _start(lambda_context)
     now = datetime.now(UTC)
+    published = []
     for attempt in (1, 2, 3):
-        tracker.handler(_end_event(run_id, "FAILED", f"boom {attempt}"), lambda_context)
-        assert _item().status == FAILED
+        result = tracker.handler(_end_event(run_id, "FAILED", f"boom {attempt}"), lambda_context)
+        published.append(result["published"] is not None)
         assert _item().attempts == attempt
         if attempt < 3:
+            assert _item().status == FAILED
             now += timedelta(hours=2)
             run_id = retry_due(glue, _ledger(), JOB_NAME, 3, now).started[KEY]
-    assert retry.handler({}, lambda_context)["gave_up"] == [KEY]
+    assert published == [True, False, True]  # the first failure and GAVE_UP, nothing in between
     assert _item().status == GAVE_UP
-    assert retry.handler({}, lambda_context)["gave_up"] == []  # once only
-    [message] = boto3.client("sqs").receive_message(QueueUrl=alert_inbox, MaxNumberOfMessages=10)["Messages"]
-    published = json.loads(message["Body"])
-    assert published["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
-    assert "Last error:  FAILED: boom 3" in published["Message"]
-    assert f"make redrive KEY={KEY}" in published["Message"]
+    assert tracker.handler(_end_event(run_id, "FAILED", "boom 3"), lambda_context)["published"] is None  # again
+    assert retry.handler({}, lambda_context)["gave_up"] == []
+    first, gave_up = _alerts(alert_inbox)
+    assert first["Subject"] == "Search keyword job FAILED, will retry: hit_data.tsv"
+    assert "attempt 1 of 3" in first["Message"]
+    assert "Further failed attempts send no message" in first["Message"]
+    assert gave_up["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+    assert "Last error:  FAILED: boom 3" in gave_up["Message"]
+    assert "What happens next: nothing runs again by itself" in gave_up["Message"]
+    assert f"make redrive KEY={KEY}" in gave_up["Message"]
     assert len(glue.get_job_runs(JobName=JOB_NAME)["JobRuns"]) == 3
+
+
+def test_item_failed_at_the_limit_is_given_up_by_the_retry_path_once(
+    lambda_context: LambdaContext, alert_inbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = _start(lambda_context)
+    monkeypatch.setenv("MAX_ATTEMPTS", "5")  # the limit was higher when the run failed
+    tracker._deps.cache_clear()
+    tracker.handler(_end_event(run_id, "FAILED", "boom"), lambda_context)
+    _alerts(alert_inbox)
+    monkeypatch.setenv("MAX_ATTEMPTS", "1")
+    retry._deps.cache_clear()
+    assert retry.handler({}, lambda_context)["gave_up"] == [KEY]
+    assert retry.handler({}, lambda_context)["gave_up"] == []
+    [alert] = _alerts(alert_inbox)
+    assert alert["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+
+
+@pytest.mark.usefixtures("runs_stay_running")
+@pytest.mark.parametrize(("glue_state", "expected"), [("SUCCEEDED", SUCCEEDED), ("FAILED", FAILED)])
+def test_lost_run_end_is_reconciled_from_glue_after_the_timeout(
+    lambda_context: LambdaContext, alert_inbox: str, monkeypatch: pytest.MonkeyPatch, glue_state: str, expected: str
+) -> None:
+    from moto.glue.models import glue_backends
+
+    run_id = _start(lambda_context)  # its end event never arrives
+    monkeypatch.setenv("GLUE_TIMEOUT_MINUTES", "120")
+    retry._deps.cache_clear()
+    assert retry.handler({}, lambda_context)["reconciled"] == {}  # within the timeout: the event may still come
+    assert _item().status == RUNNING
+    monkeypatch.setenv("GLUE_TIMEOUT_MINUTES", "0")
+    monkeypatch.setenv("RECONCILE_GRACE_SECONDS", "0")
+    retry._deps.cache_clear()
+    assert retry.handler({}, lambda_context)["reconciled"] == {}  # Glue says it is still running
+    run = glue_backends["123456789012"]["us-east-1"].get_job_run(JOB_NAME, run_id)
+    run.status = glue_state
+    assert retry.handler({}, lambda_context)["reconciled"] == {KEY: expected}
+    assert _item().status == expected
+    assert retry.handler({}, lambda_context)["reconciled"] == {}
+    alerts = _alerts(alert_inbox)
+    assert [alert["Subject"] for alert in alerts] == (
+        ["Search keyword job FAILED, will retry: hit_data.tsv"] if glue_state == "FAILED" else []
+    )
 
 
 def test_redrive_restarts_an_input_given_up(lambda_context: LambdaContext) -> None:

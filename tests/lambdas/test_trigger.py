@@ -1,4 +1,4 @@
-"""The trigger handler on real S3 event shapes, against moto's Glue."""
+"""The trigger handler on real S3 event shapes, delivered through the settle queue, against moto's S3 and Glue."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,9 +14,9 @@ import lambda_glue_job_trigger as trigger
 import pytest
 
 from search_revenue.pipeline.config import TriggerConfig
-from search_revenue.pipeline.ledger import RECEIVED, Ledger
-from search_revenue.pipeline.triggers import UploadedObject, is_data_key, uploaded_objects
-from tests.lambdas.conftest import JOB_NAME, LambdaContext, load_event
+from search_revenue.pipeline.ledger import DELETED, RECEIVED, SUPERSEDED, Ledger
+from search_revenue.pipeline.triggers import CurrentObject, UploadedObject, is_data_key, settling, uploaded_objects
+from tests.lambdas.conftest import JOB_NAME, LambdaContext, load_event, upload_event, via_queue
 
 
 @pytest.fixture(autouse=True)
@@ -39,36 +40,35 @@ def _run_arguments(run_id: str) -> dict[str, Any]:
     return dict(run["Arguments"])
 
 
-pytestmark = pytest.mark.usefixtures("ledger_table")
+pytestmark = pytest.mark.usefixtures("ledger_table", "inbound_bucket")
 
 
 def test_put_event_starts_a_run_with_the_input_uri(glue_job: str, lambda_context: LambdaContext) -> None:
-    result = trigger.handler(load_event("s3_put.json"), lambda_context)
+    result = trigger.handler(via_queue(upload_event()), lambda_context)
     run_id = result["started"]["hit_data.tsv"]
     assert _run_arguments(run_id)["--input_uri"] == "s3://inbound-bucket/hit_data.tsv"
 
 
 def test_multipart_upload_with_spaces_and_non_ascii_key(glue_job: str, lambda_context: LambdaContext) -> None:
-    result = trigger.handler(load_event("s3_multipart_complete.json"), lambda_context)
     key = "2026/11/hit data café (2).tsv.gz"
+    result = trigger.handler(via_queue(upload_event(template="s3_multipart_complete.json")), lambda_context)
     assert list(result["started"]) == [key]
     assert _run_arguments(result["started"][key])["--input_uri"] == f"s3://inbound-bucket/{key}"
 
 
 @pytest.mark.parametrize("key", ["HITS.TSV", "2026/11/hits.tsv.GZ", "Hits.Tsv.Bz2"])
 def test_data_suffix_in_any_case_starts_a_run(glue_job: str, lambda_context: LambdaContext, key: str) -> None:
-    event = load_event("s3_put.json")
-    event["Records"][0]["s3"]["object"]["key"] = key
-    result = trigger.handler(event, lambda_context)
+    result = trigger.handler(via_queue(upload_event(key=key)), lambda_context)
     assert _run_arguments(result["started"][key])["--input_uri"] == f"s3://inbound-bucket/{key}"
 
 
 def test_key_that_is_not_data_starts_nothing(
     glue_job: str, lambda_context: LambdaContext, logs: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    event = load_event("s3_put.json")
-    event["Records"][0]["s3"]["object"]["key"] = "notes/readme.pdf"
-    assert trigger.handler(event, lambda_context) == {"started": {}, "decisions": {"notes/readme.pdf": "ignored"}}
+    event = via_queue(upload_event(key="notes/readme.pdf"))
+    result = trigger.handler(event, lambda_context)
+    assert (result["batchItemFailures"], result["started"]) == ([], {})
+    assert result["decisions"] == {"notes/readme.pdf": "ignored"}
     assert boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"] == []
     ignored = [log for log in logs() if log["message"] == "no run: ignored"]
     assert [log["input_key"] for log in ignored] == ["notes/readme.pdf"]
@@ -77,7 +77,7 @@ def test_key_that_is_not_data_starts_nothing(
 def test_started_run_is_logged_with_key_and_run_id(
     glue_job: str, lambda_context: LambdaContext, logs: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    run_id = trigger.handler(load_event("s3_put.json"), lambda_context)["started"]["hit_data.tsv"]
+    run_id = trigger.handler(via_queue(upload_event()), lambda_context)["started"]["hit_data.tsv"]
     started = [log for log in logs() if log["message"] == "glue run started"]
     assert started
     assert started[-1]["input_key"] == "hit_data.tsv"
@@ -90,8 +90,9 @@ def test_throttled_start_is_left_received_for_the_retry_path(
 ) -> None:
     for _ in range(2):  # MaxConcurrentRuns is 2 in the fixture
         boto3.client("glue").start_job_run(JobName=JOB_NAME)
-    result = trigger.handler(load_event("s3_put.json"), lambda_context)
-    assert result == {"started": {}, "decisions": {"hit_data.tsv": "released"}}
+    result = trigger.handler(via_queue(upload_event()), lambda_context)
+    assert (result["batchItemFailures"], result["started"]) == ([], {})
+    assert result["decisions"] == {"hit_data.tsv": "released"}
     [item] = Ledger(boto3.client("dynamodb"), "run-ledger").find("s3://inbound-bucket/hit_data.tsv")
     assert item.status == RECEIVED
     assert item.last_error is not None
@@ -101,15 +102,16 @@ def test_throttled_start_is_left_received_for_the_retry_path(
 
 
 def test_same_event_twice_starts_one_run(glue_job: str, lambda_context: LambdaContext) -> None:
-    first = trigger.handler(load_event("s3_put.json"), lambda_context)
-    second = trigger.handler(load_event("s3_put.json"), lambda_context)
+    event = via_queue(upload_event())
+    first = trigger.handler(event, lambda_context)
+    second = trigger.handler(event, lambda_context)
     assert list(first["started"]) == ["hit_data.tsv"]
-    assert second == {"started": {}, "decisions": {"hit_data.tsv": "duplicate"}}
+    assert (second["started"], second["decisions"]) == ({}, {"hit_data.tsv": "duplicate"})
     assert len(boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]) == 1
 
 
 def test_twenty_concurrent_duplicates_start_one_run(glue_job: str, lambda_context: LambdaContext) -> None:
-    event = load_event("s3_put.json")
+    event = via_queue(upload_event())
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda _: trigger.handler(event, lambda_context), range(20)))
     assert sum(len(result["started"]) for result in results) == 1
@@ -118,13 +120,88 @@ def test_twenty_concurrent_duplicates_start_one_run(glue_job: str, lambda_contex
 
 
 def test_changed_content_is_a_new_run(glue_job: str, lambda_context: LambdaContext) -> None:
-    event = load_event("s3_put.json")
-    trigger.handler(event, lambda_context)
-    event["Records"][0]["s3"]["object"].update(eTag="ffffffffffffffffffffffffffffffff", versionId="v2")
-    second = trigger.handler(event, lambda_context)
-    assert list(second["started"]) == ["hit_data.tsv"]
+    first = upload_event(b"first content")
+    trigger.handler(via_queue(first), lambda_context)
+    second = upload_event(b"second content")
+    assert list(trigger.handler(via_queue(second), lambda_context)["started"]) == ["hit_data.tsv"]
     runs = boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]
-    assert sorted(run["Arguments"]["--input_version"] for run in runs) == ["3HL4kqtJlcpXroDTDmjVBH40Nrjfkd", "v2"]
+    versions = [event["Records"][0]["s3"]["object"]["versionId"] for event in (first, second)]
+    assert sorted(run["Arguments"]["--input_version"] for run in runs) == sorted(versions)
+
+
+def test_same_content_uploaded_again_is_one_run_with_both_versions_seen(
+    glue_job: str, lambda_context: LambdaContext
+) -> None:
+    first, again = upload_event(b"same"), upload_event(b"same")  # the gateway uploads an unchanged file again
+    assert list(trigger.handler(via_queue(again), lambda_context)["started"]) == ["hit_data.tsv"]
+    assert trigger.handler(via_queue(first), lambda_context)["decisions"] == {"hit_data.tsv": "superseded"}
+    [content] = [item for item in _ledger().find(KEY) if item.sk.startswith("etag#")]
+    assert content.versions_seen == (again["Records"][0]["s3"]["object"]["versionId"],)
+    trigger.handler(via_queue(again), lambda_context)  # the same event delivered twice
+    assert len(boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]) == 1
+
+
+KEY = "s3://inbound-bucket/hit_data.tsv"
+
+
+def _ledger() -> Ledger:
+    return Ledger(boto3.client("dynamodb"), "run-ledger")
+
+
+def test_version_replaced_within_the_settle_time_starts_no_run(glue_job: str, lambda_context: LambdaContext) -> None:
+    partial = upload_event(b"hit_time_gmt\tip\n1\t")  # the gateway's partial upload
+    full = upload_event(b"hit_time_gmt\tip\n1\t10.0.0.1\n")
+    result = trigger.handler(via_queue(partial, full), lambda_context)
+    assert result["decisions"] == {"hit_data.tsv": "started"}  # the last decision for the key: the full version
+    [run] = boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]
+    full_version = full["Records"][0]["s3"]["object"]["versionId"]
+    assert run["Arguments"]["--input_version"] == full_version
+    [superseded] = [item for item in _ledger().find(KEY) if item.status == SUPERSEDED]
+    assert superseded.version_id == partial["Records"][0]["s3"]["object"]["versionId"]
+    assert superseded.superseded_by == full_version
+
+
+def test_deleted_object_is_superseded_by_its_deletion(glue_job: str, lambda_context: LambdaContext) -> None:
+    event = upload_event()
+    boto3.client("s3").delete_object(Bucket="inbound-bucket", Key="hit_data.tsv")
+    assert trigger.handler(via_queue(event), lambda_context)["decisions"] == {"hit_data.tsv": "superseded"}
+    [item] = _ledger().find(KEY)
+    assert item.superseded_by == DELETED
+
+
+def test_version_not_settled_yet_is_handed_back_to_the_queue(
+    glue_job: str, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SETTLE_SECONDS", "3600")
+    trigger._deps.cache_clear()
+    result = trigger.handler(via_queue(upload_event()), lambda_context)
+    assert result["batchItemFailures"] == [{"itemIdentifier": "msg-0"}]
+    assert boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"] == []
+    assert _ledger().find(KEY) == []
+
+
+NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
+SETTLE = timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        pytest.param(CurrentObject("v1", "e1", NOW - SETTLE), "settled", id="unchanged-for-the-settle-time"),
+        pytest.param(CurrentObject("v1", "e1", NOW - SETTLE + timedelta(seconds=1)), "unsettled", id="too-recent"),
+        pytest.param(CurrentObject("v2", "e1", NOW - SETTLE), "superseded", id="newer-version-same-content"),
+        pytest.param(CurrentObject("v2", "e2", NOW), "superseded", id="newer-version"),
+        pytest.param(None, "superseded", id="deleted"),
+    ],
+)
+def test_settling(current: CurrentObject | None, expected: str) -> None:
+    assert settling(UploadedObject("b", "k.tsv", "e1", "v1"), current, NOW, SETTLE) == expected
+
+
+def test_settling_without_versions_compares_content() -> None:
+    uploaded = UploadedObject("b", "k.tsv", "e1", None)
+    assert settling(uploaded, CurrentObject(None, "e1", NOW - SETTLE), NOW, SETTLE) == "settled"
+    assert settling(uploaded, CurrentObject(None, "e2", NOW - SETTLE), NOW, SETTLE) == "superseded"
 
 
 @pytest.mark.parametrize(

@@ -63,8 +63,11 @@ def test_every_call_in_the_code_is_allowed(role_name: str) -> None:
         calls = [call for call in _CALL.findall(source) if call[1] != "get_paginator"] + _PAGINATED.findall(source)
         for client, method in calls:
             action = f"{CLIENT_SERVICES[client]}:{''.join(part.title() for part in method.split('_'))}"
-            # The transfer helpers are PutObject and GetObject (in parts for large files).
-            action = {"s3:UploadFile": "s3:PutObject", "s3:DownloadFile": "s3:GetObject"}.get(action, action)
+            # The transfer helpers are PutObject and GetObject (in parts for large files); HeadObject
+            # needs GetObject, and a managed copy of a version GetObjectVersion on its source.
+            helpers = {"s3:UploadFile": "s3:PutObject", "s3:DownloadFile": "s3:GetObject",
+                       "s3:HeadObject": "s3:GetObject", "s3:Copy": "s3:GetObjectVersion"}  # fmt: skip
+            action = helpers.get(action, action)
             assert action in allowed, (path, action)
 
 

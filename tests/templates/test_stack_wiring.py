@@ -56,18 +56,22 @@ def test_data_buckets_log_access_to_the_access_log_bucket() -> None:
 
 def test_inbound_notifications_reach_the_trigger_on_every_create() -> None:
     resources = STACK_2["Resources"]
-    configurations = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+    configurations = resources["InboundBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     assert {c["Event"] for c in configurations} == {"s3:ObjectCreated:*"}  # multipart uploads included
-    assert all(c["Function"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]} for c in configurations)
+    assert all(c["Queue"] == {"Fn::GetAtt": ["InboundEventsQueue", "Arn"]} for c in configurations)
     # Key filters are case sensitive (a suffix filter drops `HITS.TSV`): the trigger decides instead.
     assert [c.get("Filter") for c in configurations] == [None]
     environment = resources["TriggerFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["INBOUND_PREFIX"] == {"Ref": "InboundPrefix"}
-    permission = resources["TriggerInvokePermission"]["Properties"]
-    assert permission["Principal"] == "s3.amazonaws.com"
+    [statement] = resources["InboundEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     bucket_name = resources["InboundBucket"]["Properties"]["BucketName"]["Fn::Sub"]
-    assert permission["SourceArn"]["Fn::Sub"] == f"arn:${{AWS::Partition}}:s3:::{bucket_name}"
-    assert "TriggerInvokePermission" in resources["InboundBucket"]["DependsOn"]
+    source_arn = statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    assert source_arn == f"arn:${{AWS::Partition}}:s3:::{bucket_name}"
+    assert "InboundEventsQueuePolicy" in resources["InboundBucket"]["DependsOn"]
+    mapping = resources["TriggerEventSource"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InboundEventsQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": "TriggerFunction"}
 
 
 def test_pipeline_output_cannot_trigger_the_pipeline() -> None:
@@ -151,8 +155,8 @@ def test_trigger_errors_alarm_and_alerts_reach_the_encrypted_topic() -> None:
     assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "TriggerFunction"}}]
     assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertKey"}
     assert resources["AlertEmailSubscription"]["Condition"] == "HasAlertEmail"
-    on_failure = resources["TriggerEventInvokeConfig"]["Properties"]["DestinationConfig"]["OnFailure"]
-    assert on_failure["Destination"] == {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}
+    redrive = resources["InboundEventsQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}
 
 
 def test_hosts_are_locked_down() -> None:
