@@ -38,6 +38,7 @@ from search_revenue.report.input_versions import (
 )
 from search_revenue.report.job_config import OPTIONAL_JOB_ARGS, REQUIRED_JOB_ARGS, JobConfig
 from search_revenue.report.performance import SearchKeywordPerformance
+from search_revenue.report.sources import canonical_file_name
 
 log = logging.getLogger("search_revenue.glue_job")
 S3_SCHEME = "s3://"
@@ -86,13 +87,13 @@ def stage_input(input_uri: str, version: str | None, scratch: Path) -> str:
 
     Glue reads S3 natively. A local Spark would need the hadoop-aws and AWS SDK jars for `s3a`;
     one boto3 download (which honours AWS_ENDPOINT_URL, e.g. the local endpoint) is simpler and
-    keeps the object's name, so compression is still told by its suffix.
+    keeps the object's name (its compression suffix lower-cased), so Spark still tells compression by it.
     """
     if not input_uri.startswith(S3_SCHEME):
         return input_uri
     import boto3
 
-    staged = scratch / "input" / input_uri.rsplit("/", 1)[-1]
+    staged = scratch / "input" / canonical_file_name(input_uri.rsplit("/", 1)[-1])
     staged.parent.mkdir(parents=True)
     download_version(boto3.client("s3"), input_uri, version, staged)
     return str(staged)

@@ -92,3 +92,21 @@ def test_job_config_reads_arguments_and_names_bad_values() -> None:
         JobConfig.from_job_args({"input_uri": "a", "output_uri": "b", "visit_timeout_s": "soon"})
     with pytest.raises(ConfigError, match="input_uri"):
         JobConfig.from_job_args({"output_uri": "b"})
+
+
+def test_staged_input_keeps_a_suffix_spark_decompresses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off Glue the script downloads the claimed version; `HITS.TSV.GZ` must land as `.gz` for Spark.
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="inbound")
+        s3.put_bucket_versioning(Bucket="inbound", VersioningConfiguration={"Status": "Enabled"})
+        version = s3.put_object(Bucket="inbound", Key="drop/HITS.TSV.GZ", Body=b"gzip bytes")["VersionId"]
+        staged = Path(_glue_script().stage_input("s3://inbound/drop/HITS.TSV.GZ", version, tmp_path))
+    assert staged.name == "HITS.TSV.gz"
+    assert staged.read_bytes() == b"gzip bytes"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from search_revenue.errors import InputNotFoundError, InputVersionGoneError
+from search_revenue.report.sources import canonical_file_name
 
 if TYPE_CHECKING:  # botocore is imported where S3 is used: a run on local files needs no AWS SDK
     from botocore.exceptions import ClientError
@@ -44,7 +45,7 @@ def current_version(s3: Any, uri: str) -> str | None:
 
 def pinned_copy_uri(staging_uri: str, run_id: str, uri: str) -> str:
     """Where a run keeps its own copy of its input: `<staging>/<run id>/<file name>` (the suffix tells compression)."""
-    return f"{staging_uri.rstrip('/')}/{run_id}/{uri.rsplit('/', 1)[-1]}"
+    return f"{staging_uri.rstrip('/')}/{run_id}/{canonical_file_name(uri.rsplit('/', 1)[-1])}"
 
 
 def copy_version(s3: Any, uri: str, version: str, target_uri: str) -> None:

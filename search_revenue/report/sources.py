@@ -16,16 +16,29 @@ READ_BUFFER_BYTES: Final = 1 << 20
 COMPRESSION_ERRORS: Final = (OSError, EOFError, zlib.error)
 
 
-def compression_of(path: str) -> str | None:
-    """Tell the compression of an input by its name: gzip, bzip2 or none (R1).
+COMPRESSION_SUFFIXES: Final = {".gz": "gzip", ".bz2": "bzip2"}
 
-    The suffix is matched case-sensitively, as Hadoop's codec lookup does in the Spark engine.
+
+def _compression_suffix(path: str) -> str | None:
+    """The compression suffix a name ends with, as written (any case), or None."""
+    lowered = path.lower()
+    return next((path[-len(suffix) :] for suffix in COMPRESSION_SUFFIXES if lowered.endswith(suffix)), None)
+
+
+def compression_of(path: str) -> str | None:
+    """Tell the compression of an input by its name, whatever the suffix's case: gzip, bzip2 or none (R1)."""
+    suffix = _compression_suffix(path)
+    return None if suffix is None else COMPRESSION_SUFFIXES[suffix.lower()]
+
+
+def canonical_file_name(name: str) -> str:
+    """The name with its compression suffix lower-cased (`hits.tsv.GZ` -> `hits.tsv.gz`), the rest verbatim.
+
+    Hadoop, and so Spark, picks a codec by a case-sensitive suffix: copies a run makes of its input
+    carry this name so an upper-case suffix is still decompressed.
     """
-    if path.endswith(".gz"):
-        return "gzip"
-    if path.endswith(".bz2"):
-        return "bzip2"
-    return None
+    suffix = _compression_suffix(name)
+    return name if suffix is None else name[: -len(suffix)] + suffix.lower()
 
 
 @contextmanager

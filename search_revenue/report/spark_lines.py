@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from search_revenue.errors import InputNotFoundError, InputNotTextError
 from search_revenue.report.hit_rows import FIELD_SEPARATOR, HitColumns
+from search_revenue.report.sources import canonical_file_name
 
 # monotonically_increasing_id() puts the partition index above this many bits of row index.
 ROW_INDEX_BITS: Final = 33
@@ -84,6 +85,12 @@ def single_input_uri(spark: SparkSession, path: str, source: str) -> str:
         raise
     if not status.isFile():
         raise InputNotTextError(source, "a folder or prefix, not one file")
+    name = uri.rsplit("/", 1)[-1]
+    if canonical_file_name(name) != name:
+        # Hadoop would read the compressed bytes as text: refuse rather than reject every row.
+        raise InputNotTextError(
+            source, f"Spark tells compression by a lower-case suffix: rename to {canonical_file_name(name)}"
+        )
     return uri
 
 

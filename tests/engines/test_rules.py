@@ -351,3 +351,13 @@ def test_r8_sorted_by_revenue_then_domain_then_keyword(run_engine: RunEngine, en
         ("google.com", "a", "5.00"),
         ("google.com", "b", "5.00"),
     )
+
+
+def test_r1_compression_suffix_in_any_case(run_engine: RunEngine, tmp_path: Path) -> None:
+    # S3 starts a run for `hits.tsv.GZ` (issue 8, finding 14): the stream engine decompresses it, and
+    # Spark, whose codec lookup is case-sensitive, refuses it by name instead of rejecting every row.
+    path = tmp_path / "hits.tsv.GZ"
+    path.write_bytes(gzip.compress(SAMPLE.read_bytes()))
+    assert run_engine(path, "stream").table == WORKED_EXAMPLE
+    with pytest.raises(InputNotTextError, match=r"rename to hits\.tsv\.gz"):
+        run_engine(path, "spark")
