@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -81,6 +82,15 @@ def test_functions_reserve_no_concurrency_by_default(function: str) -> None:
     parameter = STACK_2["Parameters"][when_set["Ref"]]
     assert parameter["Default"] == ""
     assert STACK_2["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": when_set["Ref"]}, ""]}]}
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("", True), ("5", True), ("12", True), ("1", False), ("4", False),
+                                                ("0", False), ("05", False)])  # fmt: skip
+def test_reserved_concurrency_is_none_or_enough_for_the_sqs_poller(value: str, allowed: bool) -> None:
+    # Lambda reads the settle queue with 5 concurrent batches from the start: below that, throttled
+    # batches count as failed receives and good uploads end in the trigger's dead-letter queue.
+    pattern = STACK_2["Parameters"]["ReservedConcurrency"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is allowed
 
 
 def _queue_policy_statements(queue: str) -> list[dict[str, Any]]:
