@@ -28,8 +28,9 @@ from search_revenue.report.settings import Attribution, RuleSettings
 from search_revenue.report.sources import compression_of
 from search_revenue.report.spark_lines import (
     ROW_INDEX_MASK,
+    address_hash,
+    ascii_fields,
     field,
-    field_count,
     is_data_line,
     is_header_line,
     read_hit_lines,
@@ -57,27 +58,30 @@ _HIT_TIME_TYPE: Final = "long"
 
 
 def classify_lines(lines: DataFrame, columns: HitColumns, settings: RuleSettings) -> DataFrame:
-    """Read the fields the rules need from each data line's bytes and say why it is rejected
-    (R1, R2, R5, R6); the input's columns pass through.
+    """Read the fields the rules need from each data line and say why it is rejected (R1, R2, R5,
+    R6); the input's columns pass through.
 
-    Only the needed fields are cut out (no split of the whole line), and the revenue fields are
+    The ASCII-decided tests run on one split of the line (`ascii_fields`); the referrer of a
+    possible search is cut from the raw bytes, since R4 reads its text. The revenue fields are
     read on purchase hits alone. `revenue` is the row's sum for the second pass; the first pass
     sums the products itself (`summarise_scan`), so that no higher-order function runs there.
     """
-    line = F.col("line")
-    hit_time = field(line, columns.hit_time_gmt)
-    product_list = field(line, columns.product_list)
-    referrer = field(line, columns.referrer)
-    is_purchase = is_purchase_column(field(line, columns.event_list))
-    reason = reject_reason_column(field_count(line), hit_time, is_purchase, product_list, columns.field_count)
-    return lines.select(
-        "*",
+    fields = F.col("fields")
+    hit_time = fields.getItem(columns.hit_time_gmt)
+    product_list = fields.getItem(columns.product_list)
+    is_purchase = is_purchase_column(fields.getItem(columns.event_list))
+    could_be_search = could_be_search_referrer_column(fields.getItem(columns.referrer), settings.search_engines)
+    reason = reject_reason_column(F.size(fields), hit_time, is_purchase, product_list, columns.field_count)
+    split = lines.select("*", ascii_fields(F.col("line")).alias("fields"))
+    return split.select(
+        *lines.columns,
         reason.alias("reject_reason"),
         F.when(is_hit_time_column(hit_time), hit_time.cast(_HIT_TIME_TYPE)).alias("hit_time_gmt"),
         is_purchase.alias("is_purchase"),
         F.when(is_purchase, product_list).alias("product_list"),
         F.when(is_purchase, purchase_revenue_column(product_revenue_fields_column(product_list))).alias("revenue"),
-        F.when(could_be_search_referrer_column(referrer, settings.search_engines), referrer).alias("search_referrer"),
+        F.when(could_be_search, field(F.col("line"), columns.referrer)).alias("search_referrer"),
+        F.when(is_purchase | could_be_search, address_hash(F.col("line"), columns)).alias("address_hash"),
     )
 
 
@@ -106,11 +110,14 @@ def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
         is_purchase.alias("is_purchase"),
         is_search.alias("is_search"),
         F.when(is_purchase | is_search, visitor_hash(visitor_key(F.col("line"), columns))).alias("visitor_hash"),
+        F.when(is_purchase | is_search, F.col("address_hash")).alias("address_hash"),
         F.when(is_purchase, F.split("product_list", PRODUCT_SEPARATOR)).alias("products"),
     )
     products = scanned.select("*", F.posexplode_outer("products").alias("product_no", "product"))
     is_line = F.coalesce(F.col("product_no") == 0, F.lit(True))  # a line's first (or only) row
-    return products.groupBy("partition", "visitor_hash", "reject_pos", "reject_reason", "rejected_line").agg(
+    # The address hash follows from the visitor, so as a key it adds no group.
+    keys = ("partition", "visitor_hash", "address_hash", "reject_pos", "reject_reason", "rejected_line")
+    return products.groupBy(*keys).agg(
         F.count(F.when(is_line, 1)).alias("lines"),
         F.min("block_start").alias("block_start"),
         F.count(F.when(is_line & F.col("is_data"), 1)).alias("rows_read"),
@@ -131,6 +138,11 @@ def qualified_visitors(scan: DataFrame) -> DataFrame:
         .where(F.col("has_purchase") & F.col("has_search"))
         .select("visitor_hash")
     )
+
+
+def qualified_addresses(scan: DataFrame, qualified: DataFrame) -> DataFrame:
+    """The address hashes (`address_hash`) of the qualified visitors: a cheap first filter for pass 2."""
+    return scan.join(qualified, on="visitor_hash", how="left_semi").select("address_hash").distinct()
 
 
 def collapse_plain_hits(hits: DataFrame, timeout_s: int) -> DataFrame:
@@ -233,7 +245,9 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
         total_revenue = _exact(totals_row["revenue"], "total revenue") if purchases else ZERO
         if rejected:
             _send_rejects(scan, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
-        keyword_rows = attributed_keywords(lines, columns, qualified_visitors(scan), settings).collect()
+        qualified = qualified_visitors(scan)
+        addresses = qualified_addresses(scan, qualified)
+        keyword_rows = attributed_keywords(lines, columns, qualified, addresses, settings).collect()
     finally:
         scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
@@ -251,13 +265,16 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
 
 
 def attributed_keywords(
-    lines: DataFrame, columns: HitColumns, qualified: DataFrame, settings: RuleSettings
+    lines: DataFrame, columns: HitColumns, qualified: DataFrame, addresses: DataFrame, settings: RuleSettings
 ) -> DataFrame:
     """The second pass: revenue and purchases per (domain, keyword) of the qualified visitors (R3-R7)."""
     # R3: a visit needs every hit of its visitor, so shrink by whole visitors only: one with no
     # purchase or no possible search hit can credit nothing, and all its hits are dropped together.
-    # The second pass derives each line's visitor cheaply and parses in full only what survives.
-    keyed = lines.where(is_data_line()).select("pos", "line", visitor_key(F.col("line"), columns).alias("visitor"))
+    # The second pass first keeps the lines whose address a qualified visitor has (a hash of a
+    # short field per line), derives the exact visitor of those, and parses in full only what survives.
+    data = lines.where(is_data_line()).select("pos", "line", address_hash(F.col("line"), columns).alias("address_hash"))
+    nearby = data.join(F.broadcast(addresses), on="address_hash", how="left_semi")
+    keyed = nearby.select("pos", "line", visitor_key(F.col("line"), columns).alias("visitor"))
     hashed = keyed.withColumn("visitor_hash", visitor_hash(F.col("visitor")))
     survivors = hashed.join(F.broadcast(qualified), on="visitor_hash", how="left_semi")
     classified = classify_lines(survivors, columns, settings)

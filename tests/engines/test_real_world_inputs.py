@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 from search_revenue.errors import CorruptCompressionError, InputNotFoundError, InputNotTextError
 from search_revenue.report.hit_rows import REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
 from search_revenue.report.performance import Engine
+from search_revenue.report.purchases import REJECT_BAD_REVENUE
 from search_revenue.report.settings import RuleSettings
 from tests.conftest import SAMPLE, EngineRun, RunEngine
 from tests.hitfiles import GOOGLE_IPOD, ByteRows, Rows, hit, purchase, search, write_hit_bytes, write_hits
@@ -85,6 +86,31 @@ def test_truncated_character_before_crlf_is_kept_as_a_replacement(
     run = run_engine(write_hit_bytes(tmp_path / "hits.tsv", rows, line_end=b"\r\n"), engine, ALL_REJECTS_ALLOWED)
     assert run.table == HEADER + "google.com\tcaf\ufffd\t100.00\n"
     assert run.rejects == f"4\t{REJECT_FIELD_COUNT}\tx\ufffd\n"
+
+
+def test_ascii_decided_rules_hold_beside_invalid_utf8(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
+    # Spark splits a line as Java decodes it; tabs, commas, digits and `;` must survive every
+    # replacement (a truncated character right before a tab included), so field counts, purchases,
+    # amounts and hit times come out as the stream engine reads them.
+    agent = b"Mozilla/5.0 (X11; \xe0"
+    rows: ByteRows = [
+        _encoded(search(100), user_agent=agent),
+        _encoded(
+            purchase(200),
+            user_agent=agent,
+            event_list=b"\xed\xa0\x80, 1",
+            product_list=b"Electr\xed\xa0\x80nics;Ipod \xff;1; 190.5 ;\xe3\x81,Case;\xe3;1;",
+        ),
+        _encoded(purchase(300), hit_time_gmt=b"30\xe9"),
+        _encoded(purchase(400), product_list=b"Electronics;Ipod;1;4\xed\xa0\x800;"),
+    ]
+    run = run_engine(write_hit_bytes(tmp_path / "hits.tsv", rows), engine, ALL_REJECTS_ALLOWED)
+    assert run.table == HEADER + "google.com\tipod\t190.50\n"
+    assert run.rejects is not None
+    assert [line.split("\t")[:2] for line in run.rejects.splitlines()] == [
+        ["4", REJECT_BAD_HIT_TIME],
+        ["5", REJECT_BAD_REVENUE],
+    ]
 
 
 # --- the input is exactly one file, its name taken literally (R1) --------------------------------
