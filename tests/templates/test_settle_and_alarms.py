@@ -63,3 +63,5 @@ def test_glue_job_copies_its_input_version_into_an_expiring_staging_prefix() -> 
     rules = RESOURCES["OutboundBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     staging = next(rule for rule in rules if rule.get("Prefix") == "staging/")
     assert staging["ExpirationInDays"] <= 2
+    # boto3 copies a large input in parts; a run stopped mid-copy must not leave its parts billed.
+    assert staging["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] <= 2
