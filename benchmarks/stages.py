@@ -21,7 +21,6 @@ from search_revenue.report.settings import RuleSettings
 from search_revenue.report.spark_engine import (
     attributed_keywords,
     classify_lines,
-    qualified_addresses,
     qualified_visitors,
     summarise_scan,
 )
@@ -63,9 +62,8 @@ def main() -> None:
         scan = summarise_scan(classify_lines(lines, columns, settings), columns).persist()
         timed("spark: first pass (classify every row, one aggregation)", gigabytes, scan.count)
         qualified = qualified_visitors(scan)
-        addresses = qualified_addresses(scan, qualified)
         timed("spark: second pass (shrink, collapse, windows, R4 UDF, attribution)", gigabytes,
-              lambda: attributed_keywords(lines, columns, qualified, addresses, settings).collect())  # fmt: skip
+              lambda: attributed_keywords(lines, columns, qualified, settings).collect())  # fmt: skip
     spark.stop()
 
 

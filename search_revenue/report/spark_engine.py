@@ -130,19 +130,19 @@ def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
 
 
 def qualified_visitors(scan: DataFrame) -> DataFrame:
-    """Visitor hashes with both a purchase and a possible search: the only ones that can credit (R7)."""
+    """Visitor hashes, with their address hashes, of the visitors with both a purchase and a
+    possible search: the only ones that can credit (R7).
+
+    A visitor has one address hash, so grouping by both keeps each visitor's purchases and
+    searches together; it only keeps apart two visitors whose keys share a hash.
+    """
     return (
         scan.where(F.col("visitor_hash").isNotNull())
-        .groupBy("visitor_hash")
+        .groupBy("visitor_hash", "address_hash")
         .agg(F.max("has_purchase").alias("has_purchase"), F.max("has_search").alias("has_search"))
         .where(F.col("has_purchase") & F.col("has_search"))
-        .select("visitor_hash")
+        .select("visitor_hash", "address_hash")
     )
-
-
-def qualified_addresses(scan: DataFrame, qualified: DataFrame) -> DataFrame:
-    """The address hashes (`address_hash`) of the qualified visitors: a cheap first filter for pass 2."""
-    return scan.join(qualified, on="visitor_hash", how="left_semi").select("address_hash").distinct()
 
 
 def collapse_plain_hits(hits: DataFrame, timeout_s: int) -> DataFrame:
@@ -245,9 +245,7 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
         total_revenue = _exact(totals_row["revenue"], "total revenue") if purchases else ZERO
         if rejected:
             _send_rejects(scan, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
-        qualified = qualified_visitors(scan)
-        addresses = qualified_addresses(scan, qualified)
-        keyword_rows = attributed_keywords(lines, columns, qualified, addresses, settings).collect()
+        keyword_rows = attributed_keywords(lines, columns, qualified_visitors(scan), settings).collect()
     finally:
         scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
@@ -265,7 +263,7 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
 
 
 def attributed_keywords(
-    lines: DataFrame, columns: HitColumns, qualified: DataFrame, addresses: DataFrame, settings: RuleSettings
+    lines: DataFrame, columns: HitColumns, qualified: DataFrame, settings: RuleSettings
 ) -> DataFrame:
     """The second pass: revenue and purchases per (domain, keyword) of the qualified visitors (R3-R7)."""
     # R3: a visit needs every hit of its visitor, so shrink by whole visitors only: one with no
@@ -273,10 +271,11 @@ def attributed_keywords(
     # The second pass first keeps the lines whose address a qualified visitor has (a hash of a
     # short field per line), derives the exact visitor of those, and parses in full only what survives.
     data = lines.where(is_data_line()).select("pos", "line", address_hash(F.col("line"), columns).alias("address_hash"))
+    addresses = qualified.select("address_hash").distinct()
     nearby = data.join(F.broadcast(addresses), on="address_hash", how="left_semi")
     keyed = nearby.select("pos", "line", visitor_key(F.col("line"), columns).alias("visitor"))
     hashed = keyed.withColumn("visitor_hash", visitor_hash(F.col("visitor")))
-    survivors = hashed.join(F.broadcast(qualified), on="visitor_hash", how="left_semi")
+    survivors = hashed.join(F.broadcast(qualified.select("visitor_hash")), on="visitor_hash", how="left_semi")
     classified = classify_lines(survivors, columns, settings)
     # R2: a rejected row takes no part in any visit. Nulling its visitor and its touches makes it
     # inert; a filter here would be pushed below the join by the optimizer and parse every line.
