@@ -102,3 +102,48 @@ def test_ledger_methods_map_to_their_dynamodb_actions() -> None:
     ]
     assert ("dynamodb", "put_item") in _CALL.findall(_source_of("search_revenue/pipeline/ledger.py:Ledger.claim_new"))
     assert _CALL.findall(_source_of("search_revenue/pipeline/ledger.py:Ledger.mark_running")) == []
+
+
+# CloudFormation's `Fn::GetAtt <LogGroup>.Arn` already ends in ":*" (AWS::Logs::LogGroup return
+# values): "arn:aws:logs:us-east-1:123456789012:log-group:/mystack-testgroup-12ABC1AB12A1:*".
+_SUB_ARN = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}(.?)")
+
+
+def _sub_strings(node: Any) -> list[str]:
+    """Every `Fn::Sub` template string anywhere in a template fragment."""
+    if isinstance(node, dict):
+        found = []
+        for key, value in node.items():
+            if key == "Fn::Sub":
+                found.append(value if isinstance(value, str) else value[0])
+            found += _sub_strings(value)
+        return found
+    if isinstance(node, list):
+        return [text for item in node for text in _sub_strings(item)]
+    return []
+
+
+@pytest.mark.parametrize("template_name", ["cf_app_infra_stack_1.yml", "cf_app_infra_stack_2.yml"])
+def test_log_group_arns_are_not_suffixed_again(template_name: str) -> None:
+    template = load_template(template_name)
+    log_groups = set(resources_of_type(template, "AWS::Logs::LogGroup"))
+    doubled = [
+        text
+        for text in _sub_strings(template["Resources"])
+        for name, following in _SUB_ARN.findall(text)
+        if name in log_groups and following == ":"
+    ]
+    assert doubled == []
+
+
+def test_lambda_roles_write_logs_to_their_own_log_group_as_documented() -> None:
+    # The form AWS documents for a function's logs:CreateLogStream and logs:PutLogEvents is
+    # "arn:aws:logs:<region>:<account>:log-group:<name>:*", which is exactly the log group's Arn.
+    functions = resources_of_type(STACK_2, "AWS::Lambda::Function")
+    assert functions
+    for name, function in functions.items():
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        [statement] = [s for s in _statements(STACK_2["Resources"][role]) if "logs:PutLogEvents" in s["Action"]]
+        assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"], name
+        assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}, name
