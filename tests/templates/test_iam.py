@@ -21,6 +21,17 @@ CLIENT_SERVICES = {"glue": "glue", "sns": "sns", "s3": "s3", "sqs": "sqs", "dyna
 # A call, or a method passed on to be called (`self._conditional(self._dynamodb.put_item, ...)`).
 _CALL = re.compile(r"(?:\b|_)(glue|sns|s3|sqs|dynamodb)\.([a-z_]+)(?=\(|,)")
 _PAGINATED = re.compile(r"(?:\b|_)(dynamodb)\.get_paginator\(\"([a-z_]+)\"\)")
+# What a managed copy (`s3.copy`) of one object version needs: AWS's troubleshooting guide for
+# copies between buckets asks for s3:GetObjectTagging on the source and s3:PutObjectTagging on the
+# destination when the object has tags, and GetObjectTagging of a version also needs
+# s3:GetObjectVersionTagging (S3 API reference, GetObjectTagging).
+COPY_OF_A_VERSION = (
+    "s3:GetObjectVersion",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersionTagging",
+    "s3:PutObject",
+    "s3:PutObjectTagging",
+)
 
 
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,11 +75,13 @@ def test_every_call_in_the_code_is_allowed(role_name: str) -> None:
         for client, method in calls:
             action = f"{CLIENT_SERVICES[client]}:{''.join(part.title() for part in method.split('_'))}"
             # The transfer helpers are PutObject and GetObject (in parts for large files); HeadObject
-            # needs GetObject, and a managed copy of a version GetObjectVersion on its source.
-            helpers = {"s3:UploadFile": "s3:PutObject", "s3:DownloadFile": "s3:GetObject",
-                       "s3:HeadObject": "s3:GetObject", "s3:Copy": "s3:GetObjectVersion"}  # fmt: skip
-            action = helpers.get(action, action)
-            assert action in allowed, (path, action)
+            # needs GetObject. A managed copy of a version reads it with GetObjectVersion and, below
+            # the multipart threshold, is one CopyObject, which copies the version's tags by default
+            # (TaggingDirective COPY): tag read on the source, tag write on the copy.
+            helpers = {"s3:UploadFile": ("s3:PutObject",), "s3:DownloadFile": ("s3:GetObject",),
+                       "s3:HeadObject": ("s3:GetObject",), "s3:Copy": COPY_OF_A_VERSION}  # fmt: skip
+            for needed in helpers.get(action, (action,)):
+                assert needed in allowed, (path, needed)
 
 
 def _source_of(reference: str) -> str:
@@ -147,3 +160,22 @@ def test_lambda_roles_write_logs_to_their_own_log_group_as_documented() -> None:
         [statement] = [s for s in _statements(STACK_2["Resources"][role]) if "logs:PutLogEvents" in s["Action"]]
         assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"], name
         assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}, name
+
+
+def test_glue_role_copies_tags_only_from_inbound_versions_into_staging() -> None:
+    # A small input version is copied with one CopyObject, which copies its tags (TaggingDirective
+    # COPY by default): tag reads on the inbound objects, tag writes on the run's staging copy only.
+    statements = _statements(STACK_2["Resources"]["GlueRole"])
+
+    def resources_of(action: str) -> list[Any]:
+        granted = [s["Resource"] for s in statements if action in _as_list(s["Action"])]
+        return [res for resource in granted for res in (resource if isinstance(resource, list) else [resource])]
+
+    inbound_objects = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${NamePrefix}-inbound-${AWS::AccountId}-${AWS::Region}/*"}
+    staging = {"Fn::Sub": "${OutboundBucket.Arn}/staging/*"}
+    assert resources_of("s3:GetObjectVersion") == [inbound_objects]
+    assert resources_of("s3:GetObjectTagging") == [inbound_objects]
+    assert resources_of("s3:GetObjectVersionTagging") == [inbound_objects]
+    assert resources_of("s3:PutObjectTagging") == [staging]
+    arguments = STACK_2["Resources"]["GlueJob"]["Properties"]["DefaultArguments"]
+    assert arguments["--staging_uri"] == {"Fn::Sub": "s3://${OutboundBucket}/staging"}
