@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.config import TriggerConfig
 from search_revenue.pipeline.ledger import Ledger
-from search_revenue.pipeline.triggers import handle_upload, s3_events_from_sqs, uploaded_objects
+from search_revenue.pipeline.triggers import batch_response, handle_upload, s3_events_from_sqs, uploaded_objects
 
 logger = Logger(service="search-keyword-trigger")
 
@@ -27,14 +27,11 @@ def _deps() -> tuple[TriggerConfig, Any, Any, Ledger]:
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Start one Glue run per settled data file; hand back (batchItemFailures) messages not settled yet.
 
-    Lambda reads only `batchItemFailures` (ReportBatchItemFailures); `started`, `decisions` and
-    `handled` (key, version, decision) say what was done, for the logs and the local flow.
+    Returns Lambda's partial batch response and nothing else. What came of each upload is one log
+    line with its key, version, `decision` and `run_id`.
     """
     config, glue, s3, ledger = _deps()
-    started: dict[str, str] = {}
-    decisions: dict[str, str] = {}
-    unsettled: list[dict[str, str]] = []
-    handled: list[dict[str, str | None]] = []
+    unsettled: list[str] = []
     for message_id, notification in s3_events_from_sqs(event):
         for uploaded in uploaded_objects(notification):
             logger.append_keys(input_key=uploaded.key, version_id=uploaded.version_id)
@@ -45,17 +42,14 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
                 # so messages done before this one change nothing the second time.
                 logger.exception("could not record or start the glue run")
                 raise
-            decisions[uploaded.key] = outcome.decision
-            handled.append({"key": uploaded.key, "version_id": uploaded.version_id, "decision": outcome.decision,
-                            "run_id": outcome.run_id})  # fmt: skip
+            decided = {"decision": outcome.decision, "run_id": outcome.run_id}
             if outcome.run_id:
-                started[uploaded.key] = outcome.run_id
-                logger.info("glue run started", extra={"run_id": outcome.run_id})
+                logger.info("glue run started", extra=decided)
             elif outcome.decision == "released":
-                logger.warning("glue run not started; the retry path will start it")
+                logger.warning("glue run not started; the retry path will start it", extra=decided)
             elif outcome.decision == "unsettled":
-                unsettled.append({"itemIdentifier": message_id})
-                logger.info("not settled yet; the queue delivers it again")
+                unsettled.append(message_id)
+                logger.info("not settled yet; the queue delivers it again", extra=decided)
             else:
-                logger.info(f"no run: {outcome.decision}")
-    return {"batchItemFailures": unsettled, "started": started, "decisions": decisions, "handled": handled}
+                logger.info(f"no run: {outcome.decision}", extra=decided)
+    return batch_response(unsettled)

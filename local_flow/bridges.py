@@ -6,7 +6,8 @@
 - S3 events: moto leaves out `object.versionId`; the event is given the version it is about;
 - SQS -> Lambda: the settle queue's messages, once its delivery delay has passed, go to the real
   trigger handler as the event source mapping sends them (a batch; unsettled ones come back),
-  with the function's environment as deployed (and its role: `local_flow.iam`);
+  with the function's environment as deployed (and its role: `local_flow.iam`); what it did with
+  each upload is read from its log lines, as from its log group on AWS;
 - Glue: each new run of the job executes the Glue script downloaded from its ScriptLocation, with
   the run's arguments and the job role's credentials, on local Spark; moto's record of the run
   then says how it ended, and the `Glue Job State Change` event Glue would emit goes on the
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -68,6 +70,27 @@ def load_handler(
     handler_module._deps.cache_clear()
     arn = boto3.client("lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
     return handler_module.handler, LocalLambdaContext(function_name, arn)
+
+
+class FunctionLog(logging.Handler):
+    """A handler's JSON log lines from INFO up, as its CloudWatch log group holds them (stdout keeps its level)."""
+
+    def __init__(self, module: str) -> None:
+        super().__init__(logging.INFO)
+        self._powertools = sys.modules[module].logger
+        self._powertools.registered_handler.setLevel(self._powertools.log_level)
+        self._powertools.setLevel(logging.INFO)
+        self._powertools.addHandler(self)
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the line as the function's own formatter writes it (appended keys included)."""
+        self.lines.append(json.loads(self._powertools.registered_formatter.format(record)))
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The lines written since the last drain."""
+        lines, self.lines = self.lines, []
+        return lines
 
 
 @dataclass

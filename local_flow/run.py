@@ -39,6 +39,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, Te
 from deploy.runs import status_lines
 from local_flow.bridges import (
     MULTIPART_THRESHOLD,
+    FunctionLog,
     GlueRunner,
     ShareWatcher,
     deliver_upload_events,
@@ -170,6 +171,7 @@ class Handlers:
     """The real Lambda handlers, loaded with their functions' environments, each acting with its role."""
 
     denials: DenialLog
+    trigger_log: FunctionLog  # the trigger's log lines: what it did with each upload
     trigger: Any
     trigger_context: Any
     notify: Any
@@ -191,7 +193,7 @@ class Handlers:
                                             stack.function_environment(logical_id))  # fmt: skip
             role = stack.role_session(stack.role_of(logical_id), LAMBDA_SERVICE, denials)
             loaded += [_acting_as_role(handler, role), context]
-        return cls(denials, *loaded)
+        return cls(denials, FunctionLog("lambda_glue_job_trigger"), *loaded)
 
 
 def _acting_as_role(handler: Any, role: boto3.Session) -> Any:
@@ -307,15 +309,17 @@ class Flow:
             self.alerts.append(f"Subject: {envelope.get('Subject')}\n\n{envelope['Message']}")
 
     def _trigger_round(self) -> None:
-        results = deliver_upload_events(self.stack.inbound_events_queue, self.handlers.trigger,
-                                        self.handlers.trigger_context, LOCAL_SETTLE_SECONDS)  # fmt: skip
-        for result in results:
-            for handled in result.get("handled", []):
-                key, version, run_id = handled["key"], handled["version_id"], handled["run_id"]
-                self.decided.add(key.rsplit("/", 1)[-1])
-                self.step(f"S3 ObjectCreated (after the settle delay) -> trigger handler: {key} version {version}: "
-                          + (f"Glue run [bold]{run_id}[/] started" if run_id
-                             else DECISION_TEXT[handled["decision"]]))  # fmt: skip
+        deliver_upload_events(self.stack.inbound_events_queue, self.handlers.trigger,
+                              self.handlers.trigger_context, LOCAL_SETTLE_SECONDS)  # fmt: skip
+        # The handler returns only Lambda's batch response; what it did with each upload is in its log.
+        for line in self.handlers.trigger_log.drain():
+            if "decision" not in line:
+                continue
+            key, version, run_id = line["input_key"], line.get("version_id"), line.get("run_id")
+            self.decided.add(key.rsplit("/", 1)[-1])
+            self.step(f"S3 ObjectCreated (after the settle delay) -> trigger handler: {key} version {version}: "
+                      + (f"Glue run [bold]{run_id}[/] started" if run_id
+                         else DECISION_TEXT[line["decision"]]))  # fmt: skip
 
     def _execute(self, run: dict[str, Any]) -> None:
         arguments = run.get("Arguments", {})

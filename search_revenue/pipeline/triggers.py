@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -27,6 +27,8 @@ OBJECT_CREATED_PREFIX: Final = "ObjectCreated:"
 Decision = Literal["started", "released", "duplicate", "ignored", "superseded", "unsettled"]
 Settling = Literal["settled", "superseded", "unsettled"]
 NOT_FOUND_CODES: Final = ("404", "NoSuchKey", "NotFound")
+BATCH_ITEM_FAILURES: Final = "batchItemFailures"
+ITEM_IDENTIFIER: Final = "itemIdentifier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,15 @@ def uploaded_objects(event: Mapping[str, Any]) -> Iterator[UploadedObject]:
             etag=str(obj.get("eTag", "")).strip('"'),
             version_id=obj.get("versionId"),
         )
+
+
+def batch_response(handed_back: Iterable[str]) -> dict[str, list[dict[str, str]]]:
+    """Lambda's partial batch response for an SQS batch: `batchItemFailures` alone, each message id once.
+
+    Lambda documents no other key, and treats the whole batch as failed when an item's identifier is
+    empty, null, under another key name or not a message of the batch: only ids of the batch go in.
+    """
+    return {BATCH_ITEM_FAILURES: [{ITEM_IDENTIFIER: message_id} for message_id in dict.fromkeys(handed_back)]}
 
 
 def s3_events_from_sqs(event: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

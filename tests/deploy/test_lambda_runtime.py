@@ -167,15 +167,22 @@ def _upload_event(key: str) -> dict[str, Any]:
                          "eventSource": "aws:sqs"}]}  # fmt: skip
 
 
+def _run_of(key: str) -> str:
+    """The id of the one Glue run started for an input key."""
+    runs = boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]
+    [run_id] = [run["Id"] for run in runs if run["Arguments"]["--input_uri"] == f"s3://{INBOUND_BUCKET}/{key}"]
+    return str(run_id)
+
+
 def test_trigger_zip_starts_a_run_in_the_runtime(invoke: Any) -> None:
-    result = invoke("lambda_glue_job_trigger", _upload_event("runtime/trigger.tsv"))
-    run_id = result["started"]["runtime/trigger.tsv"]
-    run = boto3.client("glue").get_job_run(JobName=JOB_NAME, RunId=run_id)["JobRun"]
+    assert invoke("lambda_glue_job_trigger", _upload_event("runtime/trigger.tsv")) == {"batchItemFailures": []}
+    run = boto3.client("glue").get_job_run(JobName=JOB_NAME, RunId=_run_of("runtime/trigger.tsv"))["JobRun"]
     assert run["Arguments"]["--input_uri"] == "s3://inbound-bucket/runtime/trigger.tsv"
 
 
 def test_run_ledger_zip_records_a_run_end_in_the_runtime(invoke: Any) -> None:
-    run_id = invoke("lambda_glue_job_trigger", _upload_event("runtime/ledger.tsv"))["started"]["runtime/ledger.tsv"]
+    invoke("lambda_glue_job_trigger", _upload_event("runtime/ledger.tsv"))
+    run_id = _run_of("runtime/ledger.tsv")
     event = _event("glue_job_succeeded.json")
     event["detail"]["jobRunId"] = run_id
     assert invoke("lambda_glue_run_ledger", event)["recorded"] is True

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,28 @@ def via_queue(*notifications: dict[str, Any]) -> dict[str, Any]:
             for number, notification in enumerate(notifications)
         ]
     }
+
+
+TriggerLogs = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def trigger_logs() -> Iterator[TriggerLogs]:
+    """The trigger handler's JSON log lines, parsed (what CloudWatch Logs would hold)."""
+    import lambda_glue_job_trigger as trigger
+
+    buffer = io.StringIO()
+    handler = trigger.logger.registered_handler
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def decisions(lines: list[dict[str, Any]]) -> dict[str, str]:
+    """Key -> what the trigger decided for it, from its log lines (the last line for a key wins)."""
+    return {line["input_key"]: line["decision"] for line in lines if "decision" in line}
+
+
+def started_runs(lines: list[dict[str, Any]]) -> dict[str, str]:
+    """Key -> Glue run id, for the uploads the trigger's log lines say it started."""
+    return {line["input_key"]: line["run_id"] for line in lines if line.get("decision") == "started"}

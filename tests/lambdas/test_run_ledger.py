@@ -47,7 +47,10 @@ def _end_event(run_id: str, state: str, message: str = "") -> dict[str, object]:
 
 
 def _start(lambda_context: LambdaContext) -> str:
-    return str(trigger.handler(via_queue(upload_event()), lambda_context)["started"]["hit_data.tsv"])
+    assert trigger.handler(via_queue(upload_event()), lambda_context) == {"batchItemFailures": []}
+    run_id = _item().glue_run_id
+    assert run_id is not None
+    return run_id
 
 
 def test_succeeded_run_records_the_report(lambda_context: LambdaContext) -> None:

@@ -29,7 +29,9 @@ def stack(ledger_table: str, glue_job: str, inbound_bucket: str, monkeypatch: py
 
 def test_status_lists_the_ledger(stack: str, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]) -> None:
     partial, full = upload_event(b"hit_time_gmt\t"), upload_event(b"hit_time_gmt\tip\n")
-    run_id = trigger.handler(via_queue(partial, full), lambda_context)["started"]["hit_data.tsv"]
+    trigger.handler(via_queue(partial, full), lambda_context)
+    [run] = boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]
+    run_id = run["Id"]
     assert main(["status", "--stack", stack]) == 0
     out = capsys.readouterr().out
     versions = [event["Records"][0]["s3"]["object"]["versionId"] for event in (partial, full)]
