@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 
 from search_revenue.pipeline.history import FileHistory, file_histories
-from search_revenue.pipeline.ledger import Ledger
+from search_revenue.pipeline.ledger import GAVE_UP, Ledger
 from search_revenue.pipeline.runs import redrive
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -75,8 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     except (LookupError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    run_id = started[args.key]
-    print(f"{args.key}: Glue run {run_id} started" if run_id else f"{args.key}: Glue refused the start; left RECEIVED")
+    outcome = started[args.key]
+    if outcome.run_id:
+        print(f"{args.key}: Glue run {outcome.run_id} started")
+    elif outcome.status == GAVE_UP:
+        print(f"{args.key}: Glue refused the start for good ({outcome.error}); GAVE_UP, fix the cause first")
+    else:
+        print(f"{args.key}: Glue refused the start ({outcome.error}); left RECEIVED for the retry path")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""SQS (S3 notifications after the settle delay) -> settled version? -> claim it in the run ledger -> start Glue."""
+"""SQS (S3 notifications after the settle delay) -> settled version? -> claim it in the run ledger -> start Glue
+(or, when Glue refuses the start for good, give the input up and alert)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
+from search_revenue.pipeline.alerts import alert_for_refused_start
 from search_revenue.pipeline.config import TriggerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.triggers import batch_response, handle_upload, s3_events_from_sqs, uploaded_objects
@@ -18,9 +20,10 @@ logger = Logger(service="search-keyword-trigger")
 
 
 @functools.cache
-def _deps() -> tuple[TriggerConfig, Any, Any, Ledger]:
+def _deps() -> tuple[TriggerConfig, Any, Any, Any, Ledger]:
     config = TriggerConfig.from_env(os.environ)
-    return config, boto3.client("glue"), boto3.client("s3"), Ledger(boto3.client("dynamodb"), config.ledger_table)
+    ledger = Ledger(boto3.client("dynamodb"), config.ledger_table)
+    return config, boto3.client("glue"), boto3.client("s3"), boto3.client("sns"), ledger
 
 
 @logger.inject_lambda_context
@@ -28,9 +31,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Start one Glue run per settled data file; hand back (batchItemFailures) messages not settled yet.
 
     Returns Lambda's partial batch response and nothing else. What came of each upload is one log
-    line with its key, version, `decision` and `run_id`.
+    line with its key, version, `decision`, `run_id` and Glue's `error`; a start Glue refused for good
+    also sends the GAVE UP alert.
     """
-    config, glue, s3, ledger = _deps()
+    config, glue, s3, sns, ledger = _deps()
     unsettled: list[str] = []
     for message_id, notification in s3_events_from_sqs(event):
         for uploaded in uploaded_objects(notification):
@@ -42,11 +46,16 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
                 # so messages done before this one change nothing the second time.
                 logger.exception("could not record or start the glue run")
                 raise
-            decided = {"decision": outcome.decision, "run_id": outcome.run_id}
+            decided = {"decision": outcome.decision, "run_id": outcome.run_id, "error": outcome.error}
             if outcome.run_id:
                 logger.info("glue run started", extra=decided)
             elif outcome.decision == "released":
                 logger.warning("glue run not started; the retry path will start it", extra=decided)
+            elif outcome.refused:
+                # GAVE_UP was this call's transition, so this call announces it (as the retry path does).
+                alert = alert_for_refused_start(outcome.refused, config.glue_job_name)
+                sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
+                logger.error("glue refused the start for good; input given up", extra=decided)
             elif outcome.decision == "unsettled":
                 unsettled.append(message_id)
                 logger.info("not settled yet; the queue delivers it again", extra=decided)

@@ -1,4 +1,5 @@
-"""Every 15 minutes: reconcile RUNNING items whose end was lost, restart RECEIVED or FAILED inputs, or give up."""
+"""Every 15 minutes: reconcile RUNNING items whose end was lost, restart RECEIVED or FAILED inputs, or give up
+(at the attempt limit, or at once when Glue refuses a start for good)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from search_revenue.pipeline.alerts import alert_for_gave_up, alert_for_outcome
+from search_revenue.pipeline.alerts import alert_for_gave_up, alert_for_outcome, alert_for_refused_start
 from search_revenue.pipeline.config import LedgerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import retry_due
@@ -41,6 +42,12 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         alert = alert_for_gave_up(item, config.glue_job_name, config.max_attempts)
         sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
         logger.warning("gave up on an input", extra={"input_key": item.pk, "attempts": item.attempts})
+    for refused in report.refused:
+        alert = alert_for_refused_start(refused, config.glue_job_name)
+        sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
+        logger.error("glue refused the start for good; input given up", extra={"input_key": refused.pk,
+                                                                               "error": refused.error})  # fmt: skip
     logger.info("retry pass done", extra={"started": len(report.started), "waiting": report.still_waiting})
-    return {"started": report.started, "gave_up": [item.pk for item in report.gave_up],
+    gave_up = [item.pk for item in report.gave_up] + [refused.pk for refused in report.refused]
+    return {"started": report.started, "gave_up": gave_up,
             "reconciled": {outcome.pk: outcome.status for outcome in report.reconciled}}  # fmt: skip

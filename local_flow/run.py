@@ -81,6 +81,7 @@ DECISION_TEXT: Final = {
     "ignored": "not a data file; no run",
     "duplicate": "this content was seen before (run ledger); no new run",
     "released": "Glue refused the start; left RECEIVED for the retry path",
+    "gave_up": "Glue refused the start for good (no retry can change it); GAVE_UP, alert published",
     "superseded": "replaced before it settled (run ledger: SUPERSEDED); no run",
     "unsettled": "changed less than the settle time ago; the queue delivers it again",
 }

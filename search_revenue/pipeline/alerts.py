@@ -9,7 +9,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from search_revenue.pipeline.ledger import FAILED, GAVE_UP, LedgerItem
-from search_revenue.pipeline.runs import INPUT_URI_ARGUMENT, RunOutcome
+from search_revenue.pipeline.runs import INPUT_URI_ARGUMENT, RefusedStart, RunOutcome
 
 FAILURE_STATES: Final = ("FAILED", "TIMEOUT", "ERROR", "STOPPED")
 GLUE_STATE_CHANGE: Final = "Glue Job State Change"
@@ -137,6 +137,28 @@ def alert_for_outcome(outcome: RunOutcome, job_name: str, max_attempts: int, reg
         ]
     )
     return Alert(subject=subject_line(f"Search keyword job {outcome.state}, will retry: {name}"), body=body)
+
+
+def alert_for_refused_start(refused: RefusedStart, job_name: str) -> Alert:
+    """Compose the alert for an input given up because Glue refused its start for good (no retry can help)."""
+    name = refused.pk.rsplit("/", 1)[-1]
+    body = "\n".join(
+        [
+            "The search keyword performance job gave up on an input: Glue refused to start its run with an",
+            "error that another attempt cannot change, so it is not retried.",
+            "",
+            f"Input:       {refused.pk}",
+            f"Content:     {refused.sk}",
+            f"Job:         {job_name}",
+            f"Runs before: {refused.attempts}",
+            f"Glue said:   {refused.error}",
+            "",
+            "What happens next: nothing runs again by itself, and no further message is sent for this file.",
+            "What to do: fix the cause (the job's name, the caller's permissions, the run's arguments), then",
+            f"`make redrive KEY={refused.pk}`.",
+        ]
+    )
+    return Alert(subject=subject_line(f"Search keyword job GAVE UP: {name}"), body=body)
 
 
 def _gave_up(pk: str, content: str, attempts: int, run_id: str | None, error: str | None, job_name: str,

@@ -46,13 +46,14 @@ def _whole_number(env: Mapping[str, str], name: str, default: int, minimum: int)
 
 @dataclass(frozen=True, slots=True)
 class TriggerConfig:
-    """What the trigger starts, and which uploaded keys count as data files."""
+    """What the trigger starts, which uploaded keys are data files, where a start refused for good is announced."""
 
     glue_job_name: str
     data_suffixes: tuple[str, ...]
     inbound_prefix: str
     ledger_table: str
     settle: timedelta = timedelta(seconds=DEFAULT_SETTLE_SECONDS)
+    topic_arn: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TriggerConfig:
@@ -68,6 +69,7 @@ class TriggerConfig:
             inbound_prefix=env.get(ENV_INBOUND_PREFIX, ""),
             ledger_table=env.get(ENV_LEDGER_TABLE, DEFAULT_LEDGER_TABLE),
             settle=timedelta(seconds=_whole_number(env, ENV_SETTLE_SECONDS, DEFAULT_SETTLE_SECONDS, 0)),
+            topic_arn=env.get(ENV_ALERT_TOPIC_ARN, ""),
         )
 
 

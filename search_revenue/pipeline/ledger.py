@@ -6,8 +6,8 @@ file again, which a versioned bucket stores as a new version; that must not star
 while a changed file (new ETag) must. The version id is kept on the item and passed to the job.
 
 Statuses: RECEIVED (waiting for a start), STARTING (claimed by one caller), RUNNING, SUCCEEDED,
-FAILED (may be retried), GAVE_UP (retries exhausted). Every change is a conditional write, so of
-any number of concurrent callers exactly one wins a transition.
+FAILED (may be retried), GAVE_UP (retries exhausted, or a start Glue refused for good). Every change
+is a conditional write, so of any number of concurrent callers exactly one wins a transition.
 
 A version that was replaced before it settled never gets a content item: it is recorded as its own
 item (`sk` = version#<id>, status SUPERSEDED, `superseded_by` its successor), so the history of a
@@ -174,6 +174,11 @@ class Ledger:
         values = {":to": RECEIVED, ":error": error, ":at": _iso(retry_at)}
         expression = "SET #status = :to, last_error = :error, next_attempt_at = :at"
         self._update(obj.pk, obj.sk, now, expression, expected=(STARTING, None), values=values)
+
+    def give_up_start(self, obj: InputObject, error: str, now: datetime) -> bool:
+        """Glue refused the start for good: GAVE_UP with its error, once; False when the claim was lost."""
+        return self._update(obj.pk, obj.sk, now, "SET #status = :to, last_error = :error REMOVE next_attempt_at",
+                            expected=(STARTING, None), values={":to": GAVE_UP, ":error": error})  # fmt: skip
 
     def record_end(self, pk: str, sk: str, run_id: str, state: str, now: datetime, *, output_key: str | None = None,
                    error: str | None = None, retry_at: datetime | None = None) -> bool:  # fmt: skip

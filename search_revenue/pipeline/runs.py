@@ -39,6 +39,16 @@ LEDGER_SK_ARGUMENT: Final = "--ledger_sk"
 RUN_DATE_ARGUMENT: Final = "--run_date"
 # A STARTING claim older than this was left by a caller that died between claim and start.
 STALE_CLAIM: Final = timedelta(minutes=15)
+# StartJobRun refusals another attempt cannot change, so the input is given up at once rather than
+# restarted every retry pass: the API's InvalidInputException and EntityNotFoundException (no such
+# job), and, of the errors common to AWS APIs, access denied, not authorized and validation errors.
+# Every other refusal goes to the retry path: the API's ConcurrentRunsExceededException,
+# InternalServiceException, OperationTimeoutException and ResourceNumberLimitExceededException,
+# throttling, a service unavailable, and any code not known here.
+PERMANENT_START_ERRORS: Final = frozenset(
+    {"AccessDenied", "AccessDeniedException", "NotAuthorized", "EntityNotFoundException", "InvalidInputException",
+     "ValidationException", "ValidationError"}
+)  # fmt: skip
 
 
 def run_arguments(obj: InputObject, run_date: str) -> dict[str, str]:
@@ -52,26 +62,59 @@ def run_arguments(obj: InputObject, run_date: str) -> dict[str, str]:
     }
 
 
+def is_permanent_start_error(code: str) -> bool:
+    """Tell whether Glue's refusal of a start is one that another attempt cannot change."""
+    return code in PERMANENT_START_ERRORS
+
+
+@dataclass(frozen=True, slots=True)
+class StartOutcome:
+    """What one start recorded: RUNNING with its run id, RECEIVED (refused for now, the retry path
+    starts it again), GAVE_UP (refused for good; this caller alerts) or STARTING (the claim was lost
+    to another caller, which records the outcome)."""
+
+    status: str
+    run_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedStart:
+    """An input given up without a run because Glue refused its start for good."""
+
+    pk: str
+    sk: str
+    attempts: int  # runs before the refused start
+    error: str
+
+
 def start_claimed(
     glue: Any, ledger: Ledger, job_name: str, obj: InputObject, run_date: str, now: datetime,
     retry_base: timedelta = RETRY_BASE,
-) -> str | None:  # fmt: skip
-    """Start the Glue run of an input this caller has claimed; on a refused start, release it.
+) -> StartOutcome:  # fmt: skip
+    """Start the Glue run of an input this caller has claimed; on a refused start, release it or give it up.
 
-    Returns the run id, or None when Glue refused (throttled, or any other error): the item is
-    then RECEIVED again with the error and a time for the retry path.
+    A refusal another attempt may cure (throttled, too many concurrent runs, a service error) leaves
+    the item RECEIVED with the error and a time for the retry path. One it cannot (access denied, no
+    such job, invalid input: `PERMANENT_START_ERRORS`) makes the item GAVE_UP at once, with the error.
     """
     try:
         response = glue.start_job_run(JobName=job_name, Arguments=run_arguments(obj, run_date))
     except ClientError as err:
-        error = f"{err.response['Error']['Code']}: {err.response['Error'].get('Message', '')}"
+        code = str(err.response["Error"]["Code"])
+        error = f"{code}: {err.response['Error'].get('Message', '')}"
+        if is_permanent_start_error(code):
+            if not ledger.give_up_start(obj, error, now):
+                return StartOutcome(STARTING, error=error)
+            log.error("glue refused the start for good; input given up", extra={"input_key": obj.key, "error": error})
+            return StartOutcome(GAVE_UP, error=error)
         ledger.release(obj, error, now, now + backoff(1, retry_base))
         log.warning("glue run not started; left for the retry path", extra={"input_key": obj.key, "error": error})
-        return None
+        return StartOutcome(RECEIVED, error=error)
     run_id = str(response["JobRunId"])
     ledger.mark_running(obj, run_id, now)
     log.info("glue run started", extra={"run_id": run_id, "input_key": obj.key})
-    return run_id
+    return StartOutcome(RUNNING, run_id=run_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +138,7 @@ class RetryReport:
 
     started: dict[str, str] = field(default_factory=dict)
     gave_up: list[LedgerItem] = field(default_factory=list)
+    refused: list[RefusedStart] = field(default_factory=list)
     reconciled: list[RunOutcome] = field(default_factory=list)
     still_waiting: int = 0
 
@@ -109,7 +153,7 @@ def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: 
               retry_base: timedelta = RETRY_BASE, reconcile_after: timedelta | None = None,
               output_uri: str = "") -> RetryReport:  # fmt: skip
     """Reconcile RUNNING items older than `reconcile_after` with Glue, restart RECEIVED inputs and
-    FAILED ones below the attempt limit when due, and give up at the limit."""
+    FAILED ones below the attempt limit when due, and give up at the limit or on a start Glue refuses for good."""
     report = RetryReport()
     if reconcile_after is not None:
         report.reconciled = reconcile_running(glue, ledger, job_name, max_attempts, now,
@@ -125,9 +169,11 @@ def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: 
                 report.still_waiting += 1
                 continue
             if ledger.claim(item, now):
-                run_id = start_claimed(glue, ledger, job_name, item.input, item.run_date, now, retry_base)
-                if run_id:
-                    report.started[item.pk] = run_id
+                started = start_claimed(glue, ledger, job_name, item.input, item.run_date, now, retry_base)
+                if started.run_id:
+                    report.started[item.pk] = started.run_id
+                elif started.status == GAVE_UP:
+                    report.refused.append(RefusedStart(item.pk, item.sk, item.attempts, started.error or ""))
     return report
 
 
@@ -162,7 +208,7 @@ def reconcile_running(glue: Any, ledger: Ledger, job_name: str, max_attempts: in
     return outcomes
 
 
-def redrive(glue: Any, ledger: Ledger, job_name: str, pk: str, now: datetime) -> dict[str, str | None]:
+def redrive(glue: Any, ledger: Ledger, job_name: str, pk: str, now: datetime) -> dict[str, StartOutcome]:
     """Restart one input by hand, whatever its status: newest content of the key first."""
     items = sorted((item for item in ledger.find(pk) if item.sk.startswith(CONTENT_PREFIX)),
                    key=lambda item: item.updated_at, reverse=True)  # fmt: skip

@@ -18,13 +18,13 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from search_revenue.pipeline.config import TriggerConfig
-from search_revenue.pipeline.ledger import DELETED, InputObject, Ledger
-from search_revenue.pipeline.runs import start_claimed
+from search_revenue.pipeline.ledger import DELETED, GAVE_UP, InputObject, Ledger
+from search_revenue.pipeline.runs import RefusedStart, start_claimed
 
 log = logging.getLogger(__name__)
 
 OBJECT_CREATED_PREFIX: Final = "ObjectCreated:"
-Decision = Literal["started", "released", "duplicate", "ignored", "superseded", "unsettled"]
+Decision = Literal["started", "released", "gave_up", "duplicate", "ignored", "superseded", "unsettled"]
 Settling = Literal["settled", "superseded", "unsettled"]
 NOT_FOUND_CODES: Final = ("404", "NoSuchKey", "NotFound")
 BATCH_ITEM_FAILURES: Final = "batchItemFailures"
@@ -61,6 +61,8 @@ class TriggerOutcome:
     key: str
     decision: Decision
     run_id: str | None = None
+    error: str | None = None  # Glue's refusal, when released or given up
+    refused: RefusedStart | None = None  # what to announce, when given up
 
 
 def uploaded_objects(event: Mapping[str, Any]) -> Iterator[UploadedObject]:
@@ -130,7 +132,8 @@ def handle_upload(
     """Run a settled upload once: claim it in the ledger and start its run.
 
     A version replaced within the settle time is recorded as superseded; one not yet settled is
-    handed back (the queue delivers it again); repeated events or content start nothing.
+    handed back (the queue delivers it again); repeated events or content start nothing. A start Glue
+    refuses for good gives the input up (`gave_up`): the caller alerts.
     Powertools' idempotency utility is not used here: it caches a handler's response for a time
     window, while this needs a durable state per input that the retry path and redrive change.
     """
@@ -150,5 +153,11 @@ def handle_upload(
         ledger.note_version(obj)
         log.info("duplicate upload; no new run", extra={"input_key": uploaded.key})
         return TriggerOutcome(uploaded.key, "duplicate")
-    run_id = start_claimed(glue, ledger, config.glue_job_name, obj, now.date().isoformat(), now)
-    return TriggerOutcome(uploaded.key, "started" if run_id else "released", run_id)
+    started = start_claimed(glue, ledger, config.glue_job_name, obj, now.date().isoformat(), now)
+    if started.run_id:
+        return TriggerOutcome(uploaded.key, "started", started.run_id)
+    if started.status == GAVE_UP:
+        refused = RefusedStart(obj.pk, obj.sk, 0, started.error or "")
+        return TriggerOutcome(uploaded.key, "gave_up", error=started.error, refused=refused)
+    # RECEIVED, or a stale claim the retry path took over meanwhile: either way the retry path has it.
+    return TriggerOutcome(uploaded.key, "released", error=started.error)

@@ -11,9 +11,19 @@ import lambda_glue_job_trigger as trigger
 import lambda_glue_retry as retry
 import lambda_glue_run_ledger as tracker
 import pytest
+from botocore.stub import Stubber
 
-from search_revenue.pipeline.ledger import FAILED, GAVE_UP, RECEIVED, RUNNING, SUCCEEDED, Ledger, LedgerItem
-from search_revenue.pipeline.runs import redrive, retry_due
+from search_revenue.pipeline.ledger import (
+    FAILED,
+    GAVE_UP,
+    RECEIVED,
+    RUNNING,
+    SUCCEEDED,
+    InputObject,
+    Ledger,
+    LedgerItem,
+)
+from search_revenue.pipeline.runs import redrive, retry_due, start_claimed
 from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event, upload_event, via_queue
 
 KEY = "s3://inbound-bucket/hit_data.tsv"
@@ -76,7 +86,7 @@ def test_failed_states_record_the_error_and_a_retry_time(lambda_context: LambdaC
 
 def test_late_event_of_an_older_run_changes_nothing(lambda_context: LambdaContext) -> None:
     older = _start(lambda_context)
-    newer = redrive(boto3.client("glue"), _ledger(), JOB_NAME, KEY, datetime.now(UTC))[KEY]
+    newer = redrive(boto3.client("glue"), _ledger(), JOB_NAME, KEY, datetime.now(UTC))[KEY].run_id
     assert tracker.handler(_end_event(older, "FAILED"), lambda_context)["recorded"] is False
     item = _item()
     assert item.status == RUNNING
@@ -187,10 +197,81 @@ def test_redrive_restarts_an_input_given_up(lambda_context: LambdaContext) -> No
     glue = boto3.client("glue")
     run_id = _start(lambda_context)
     tracker.handler(_end_event(run_id, "FAILED"), lambda_context)
-    started = redrive(glue, _ledger(), JOB_NAME, KEY, datetime.now(UTC))
-    assert started[KEY]
+    started = redrive(glue, _ledger(), JOB_NAME, KEY, datetime.now(UTC))[KEY]
+    assert started.run_id
     item = _item()
     assert item.status == RUNNING
-    assert item.glue_run_id == started[KEY]
+    assert item.glue_run_id == started.run_id
     with pytest.raises(LookupError, match="not in the run ledger"):
         redrive(glue, _ledger(), JOB_NAME, "s3://inbound-bucket/other.tsv", datetime.now(UTC))
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        # Refusals no retry can change: the input fails at once.
+        ("AccessDeniedException", GAVE_UP),
+        ("EntityNotFoundException", GAVE_UP),
+        ("InvalidInputException", GAVE_UP),
+        ("ValidationException", GAVE_UP),
+        # Refusals that pass: left RECEIVED for the retry path.
+        ("ConcurrentRunsExceededException", RECEIVED),
+        ("ThrottlingException", RECEIVED),
+        ("InternalServiceException", RECEIVED),
+        ("OperationTimeoutException", RECEIVED),
+        ("ResourceNumberLimitExceededException", RECEIVED),
+    ],
+)
+def test_refused_start_is_given_up_at_once_only_when_no_retry_can_help(code: str, status: str) -> None:
+    obj = InputObject("inbound-bucket", "hit_data.tsv", "e1", "v1")
+    now = datetime.now(UTC)
+    assert _ledger().claim_new(obj, now.date(), now)
+    glue = boto3.client("glue")
+    with Stubber(glue) as stub:
+        stub.add_client_error("start_job_run", service_error_code=code, service_message="refused")
+        outcome = start_claimed(glue, _ledger(), JOB_NAME, obj, now.date().isoformat(), now)
+    item = _item()
+    assert (outcome.status, outcome.run_id, item.status) == (status, None, status)
+    assert item.last_error == f"{code}: refused"
+    assert (item.next_attempt_at is None) is (status == GAVE_UP)
+    assert item.attempts == 0  # no run was started
+
+
+def test_trigger_gives_up_at_once_on_a_start_refused_for_good_and_alerts_once(
+    lambda_context: LambdaContext, alert_inbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GLUE_JOB_NAME", "no-such-job")  # Glue answers EntityNotFoundException
+    for module in (trigger, retry):
+        module._deps.cache_clear()
+    assert trigger.handler(via_queue(upload_event()), lambda_context) == {"batchItemFailures": []}
+    item = _item()
+    assert item.status == GAVE_UP
+    assert item.last_error is not None
+    assert item.last_error.startswith("EntityNotFoundException")
+    [alert] = _alerts(alert_inbox)
+    assert alert["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+    assert "Glue said:   EntityNotFoundException" in alert["Message"]
+    assert f"make redrive KEY={KEY}" in alert["Message"]
+    assert retry.handler({}, lambda_context) == {"started": {}, "gave_up": [], "reconciled": {}}
+    assert _alerts(alert_inbox) == []  # nothing retried, nothing announced again
+
+
+def test_retry_path_gives_up_at_once_on_a_start_refused_for_good_and_alerts_once(
+    lambda_context: LambdaContext, alert_inbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    obj = InputObject("inbound-bucket", "hit_data.tsv", "e1", "v1")
+    now = datetime.now(UTC)
+    _ledger().claim_new(obj, now.date(), now)
+    _ledger().release(obj, "ConcurrentRunsExceededException: busy", now, now - timedelta(seconds=1))  # due
+    monkeypatch.setenv("GLUE_JOB_NAME", "no-such-job")
+    retry._deps.cache_clear()
+    assert retry.handler({}, lambda_context)["gave_up"] == [KEY]
+    item = _item()
+    assert item.status == GAVE_UP
+    assert item.last_error is not None
+    assert item.last_error.startswith("EntityNotFoundException")
+    [alert] = _alerts(alert_inbox)
+    assert alert["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+    assert "Runs before: 0" in alert["Message"]
+    assert retry.handler({}, lambda_context)["gave_up"] == []
+    assert _alerts(alert_inbox) == []

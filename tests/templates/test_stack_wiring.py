@@ -204,3 +204,5 @@ def test_every_run_end_reaches_the_ledger_and_the_retry_path_runs_on_a_schedule(
     for function in ("TriggerFunction", "LedgerFunction", "RetryFunction"):
         variables = resources[function]["Properties"]["Environment"]["Variables"]
         assert variables["LEDGER_TABLE"] == {"Ref": "RunLedgerTable"}
+        # Each may win a GAVE_UP transition (the trigger: a start Glue refuses for good) and announce it.
+        assert variables["ALERT_TOPIC_ARN"] == {"Ref": "AlertTopic"}, function

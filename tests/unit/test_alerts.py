@@ -8,8 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search_revenue.pipeline.alerts import GlueFailure, alert_for_failure, alert_for_gave_up, subject_line
+from search_revenue.pipeline.alerts import (
+    GlueFailure,
+    alert_for_failure,
+    alert_for_gave_up,
+    alert_for_refused_start,
+    subject_line,
+)
 from search_revenue.pipeline.ledger import LedgerItem
+from search_revenue.pipeline.runs import RefusedStart
 
 # SNS Publish: printable ASCII (space to tilde), no line breaks or control characters, under 100 characters.
 PRINTABLE_ASCII: Final = frozenset(chr(code) for code in range(0x20, 0x7F))
@@ -35,6 +42,25 @@ def test_alert_for_gave_up_subject_is_accepted_by_sns(name: str) -> None:
     alert = alert_for_gave_up(item, "search-keyword-performance", 3)
     assert _accepted_by_sns(alert.subject)
     assert alert.subject.startswith("Search keyword job GAVE UP:")
+
+
+@given(name=file_names)
+def test_alert_for_refused_start_subject_is_accepted_by_sns(name: str) -> None:
+    refused = RefusedStart(pk=f"s3://inbound/{name}", sk="etag#abc", attempts=0, error="AccessDeniedException: no")
+    alert = alert_for_refused_start(refused, "search-keyword-performance")
+    assert _accepted_by_sns(alert.subject)
+    assert alert.subject.startswith("Search keyword job GAVE UP:")
+
+
+def test_alert_for_refused_start_says_why_and_what_to_do() -> None:
+    error = "EntityNotFoundException: Job skp-search-keyword-performance not found."
+    refused = RefusedStart(pk="s3://inbound/2026-11-21_hits.tsv", sk="etag#abc", attempts=1, error=error)
+    body = alert_for_refused_start(refused, "skp-search-keyword-performance").body
+    assert "Glue refused to start its run with an\nerror that another attempt cannot change" in body
+    assert f"Glue said:   {error}" in body
+    assert "Runs before: 1" in body
+    assert "What happens next: nothing runs again by itself" in body
+    assert "`make redrive KEY=s3://inbound/2026-11-21_hits.tsv`" in body
 
 
 @pytest.mark.parametrize(
