@@ -82,8 +82,12 @@ redrive: $(VENV)/.installed
 cli: setup
 	$(PY) -m search_revenue $(FILE) --output-dir $(OUT) --engine $(ENGINE)
 
+# Two workers: most tests keep one core busy (a JVM's planning, a subprocess's start, Python),
+# so two side by side use the machine's two cores; see SERIAL_FOLDERS in tests/conftest.py.
+TEST_WORKERS ?= 2
+
 test: setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 PY_SOURCES := search_revenue glue_jobs lambda_functions tests benchmarks deploy images local_flow
 

@@ -26,6 +26,19 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
+# Under pytest-xdist (`make test`), the tests of these folders stay on one worker, in order: the
+# deploy tests share the runtime and package builds under build/, and the local flows each run a
+# whole pipeline with its own Spark, whose settle-time scenarios should not compete with another.
+SERIAL_FOLDERS = {"deploy": "build-cache", "emulation": "local-flows"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = SERIAL_FOLDERS.get(item.path.parent.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     from search_revenue.report.spark_session import local_spark_session

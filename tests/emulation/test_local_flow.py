@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,27 +27,28 @@ from tests.conftest import ROOT, SAMPLE
 WORKED_EXAMPLE = "Search Engine Domain\tSearch Keyword\tRevenue\ngoogle.com\tipod\t480.00\nbing.com\tzune\t250.00\n"
 
 
+FLOW_TAG_VARIABLE = "SKP_TEST_FLOW_TAG"
 FLOW_TIMEOUT_S = 900  # a shared two-core machine runs Spark slowly; three failing attempts take minutes
 
 
 def run_local_flow(
     *files: Path, share: Path, options: tuple[str, ...] = (), templates: Path = TEMPLATES
 ) -> subprocess.CompletedProcess[str]:
-    before = _flow_processes()
+    tag = uuid.uuid4().hex
     command = [sys.executable, "-m", "local_flow.run", *map(str, files), "--share", str(share),
                "--timeout", str(FLOW_TIMEOUT_S), "--templates", str(templates), *options]  # fmt: skip
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=FLOW_TIMEOUT_S + 100,
-                               check=False)  # fmt: skip
-    _assert_nothing_left_running(before)
+                               check=False, env=_tagged_environment(tag))  # fmt: skip
+    _assert_nothing_left_running(tag)
     return completed
 
 
-def _assert_nothing_left_running(before: set[int]) -> None:
+def _assert_nothing_left_running(tag: str) -> None:
     # A JVM notices its Python driver is gone within a moment; give it that long, no more.
     deadline = time.monotonic() + 15
-    while _flow_processes() - before and time.monotonic() < deadline:
+    while _flow_processes(tag) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _flow_processes() - before == set(), "the flow left processes running"
+    assert _flow_processes(tag) == set(), "the flow left processes running"
 
 
 UPLOADED = re.compile(r"uploaded [\d,]+ bytes(?: in parts \(multipart\))? to \S+ \(version (\S+)\), then the file's "
@@ -73,19 +75,24 @@ def _padded_sample(size: int) -> bytes:
     return SAMPLE.read_bytes() + b"".join(padding)
 
 
-def _flow_processes() -> set[int]:
-    """The flow's own process, the Glue script it runs, and any JVM (Spark's), started in this checkout.
+def _tagged_environment(tag: str) -> dict[str, str]:
+    return os.environ | {FLOW_TAG_VARIABLE: tag, "PYTHONUNBUFFERED": "1"}
 
-    The working directory tells them from flows of other checkouts running on the same machine.
+
+def _flow_processes(tag: str) -> set[int]:
+    """The flow's own process and every process it started (the Glue script, Spark's JVM and its
+    Python workers): all of them inherit the flow's tag, which no other test's processes carry,
+    so flows of tests running side by side (pytest-xdist) are told apart.
     """
-    markers = ("local_flow.run", "local-glue-", "java")
     found = set()
-    for process in psutil.process_iter(["cmdline", "name", "status", "cwd"]):
-        if process.info["status"] == psutil.STATUS_ZOMBIE or process.info["cwd"] != str(ROOT):
+    for process in psutil.process_iter(["status"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE:
             continue
-        command = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
-        if any(marker in command for marker in markers):
-            found.add(process.pid)
+        try:
+            if process.environ().get(FLOW_TAG_VARIABLE) == tag:
+                found.add(process.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue  # gone meanwhile, or not ours to read
     return found
 
 
@@ -196,11 +203,11 @@ def test_multipart_upload_replaced_within_the_settle_time_runs_once_on_the_last_
 
 def test_new_version_during_a_run_is_not_read_by_it(tmp_path: Path) -> None:
     share = tmp_path / "share"
-    before = _flow_processes()
+    tag = uuid.uuid4().hex
     command = [sys.executable, "-m", "local_flow.run", str(SAMPLE), "--share", str(share),
                "--timeout", str(FLOW_TIMEOUT_S)]  # fmt: skip
     flow = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=os.environ | {"PYTHONUNBUFFERED": "1"})  # fmt: skip
+                            env=_tagged_environment(tag))  # fmt: skip
     assert flow.stdout is not None
     lines = []
     for line in flow.stdout:
@@ -208,9 +215,10 @@ def test_new_version_during_a_run_is_not_read_by_it(tmp_path: Path) -> None:
         if "executing on local Spark" in line:
             # The client replaces the file while the run is under way: no purchases in the new one.
             (share / SAMPLE.name).write_bytes(SAMPLE.read_bytes().replace(b"\t1\t", b"\t2\t"))
+            assert flow.pid in _flow_processes(tag)  # the leak check below sees the flow's processes
             break
     rest, _ = flow.communicate(timeout=FLOW_TIMEOUT_S + 100)
-    _assert_nothing_left_running(before)
+    _assert_nothing_left_running(tag)
     out = "".join(lines) + rest
     assert flow.returncode == 0, out
     (_, first_meta), (second_data, second_meta) = UPLOADED.findall(out)

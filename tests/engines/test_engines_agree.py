@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,18 @@ VOLATILE = ("seconds", "engine")
 
 def _comparable(run: EngineRun) -> tuple[str, str | None, dict[str, object]]:
     return run.table, run.rejects, {k: v for k, v in run.summary.items() if k not in VOLATILE}
+
+
+def _assert_engines_agree(
+    run_engine: RunEngine, spark_session: SparkSession, write: Callable[[Path], Path], timeout: int, attribution: str
+) -> None:
+    """Write one hit file, run both engines on it, and compare table, rejects and summary."""
+    rule_settings = RuleSettings(visit_timeout_s=timeout, attribution=attribution, max_reject_ratio=1.0)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = write(Path(scratch) / "hits.tsv")
+        stream = run_engine(path, "stream", rule_settings)
+        spark = run_engine(path, "spark", rule_settings, session=spark_session)
+    assert _comparable(spark) == _comparable(stream)
 
 
 @pytest.fixture(params=["one-partition", "many-partitions"])
@@ -45,12 +59,8 @@ def test_spark_and_stream_engines_agree(
     attribution: str,
     line_end: str,
 ) -> None:
-    rule_settings = RuleSettings(visit_timeout_s=timeout, attribution=attribution, max_reject_ratio=1.0)  # type: ignore[arg-type]
-    with tempfile.TemporaryDirectory() as scratch:
-        path = write_hits(Path(scratch) / "hits.tsv", rows, line_end=line_end)
-        stream = run_engine(path, "stream", rule_settings)
-        spark = run_engine(path, "spark", rule_settings, session=spark_session)
-    assert _comparable(spark) == _comparable(stream)
+    write = partial(write_hits, rows=rows, line_end=line_end)
+    _assert_engines_agree(run_engine, spark_session, write, timeout, attribution)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -70,12 +80,8 @@ def test_engines_agree_on_arbitrary_bytes(
 ) -> None:
     # R1: invalid UTF-8 anywhere, ip and user_agent included, is replaced as Python replaces it;
     # the stream engine is the reference, byte for byte: table, rejects and summary.
-    rule_settings = RuleSettings(visit_timeout_s=timeout, attribution=attribution, max_reject_ratio=1.0)  # type: ignore[arg-type]
-    with tempfile.TemporaryDirectory() as scratch:
-        path = write_hit_bytes(Path(scratch) / "hits.tsv", rows, line_end=line_end)
-        stream = run_engine(path, "stream", rule_settings)
-        spark = run_engine(path, "spark", rule_settings, session=spark_session)
-    assert _comparable(spark) == _comparable(stream)
+    write = partial(write_hit_bytes, rows=rows, line_end=line_end)
+    _assert_engines_agree(run_engine, spark_session, write, timeout, attribution)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
