@@ -35,6 +35,7 @@ LOCAL_SETTLE_SECONDS: Final = 3
 # Backoff and the reconcile age in seconds rather than minutes, so retries, GAVE_UP and a lost
 # run end are seen within a test; the template's values are the AWS ones.
 LOCAL_ENVIRONMENT: Final = {
+    "TriggerFunction": {"RETRY_BASE_SECONDS": "2"},
     "LedgerFunction": {"RETRY_BASE_SECONDS": "2"},
     "RetryFunction": {"RETRY_BASE_SECONDS": "2", "GLUE_TIMEOUT_MINUTES": "0", "RECONCILE_GRACE_SECONDS": "5"},
 }

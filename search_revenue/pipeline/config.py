@@ -54,6 +54,8 @@ class TriggerConfig:
     ledger_table: str
     settle: timedelta = timedelta(seconds=DEFAULT_SETTLE_SECONDS)
     topic_arn: str = ""
+    # A refused start is left for the retry path after this; the same setting as the retry path's.
+    retry_base: timedelta = timedelta(seconds=DEFAULT_RETRY_BASE_SECONDS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TriggerConfig:
@@ -70,6 +72,7 @@ class TriggerConfig:
             ledger_table=env.get(ENV_LEDGER_TABLE, DEFAULT_LEDGER_TABLE),
             settle=timedelta(seconds=_whole_number(env, ENV_SETTLE_SECONDS, DEFAULT_SETTLE_SECONDS, 0)),
             topic_arn=env.get(ENV_ALERT_TOPIC_ARN, ""),
+            retry_base=timedelta(seconds=_whole_number(env, ENV_RETRY_BASE_SECONDS, DEFAULT_RETRY_BASE_SECONDS, 1)),
         )
 
 

@@ -153,7 +153,7 @@ def handle_upload(
         ledger.note_version(obj)
         log.info("duplicate upload; no new run", extra={"input_key": uploaded.key})
         return TriggerOutcome(uploaded.key, "duplicate")
-    started = start_claimed(glue, ledger, config.glue_job_name, obj, now.date().isoformat(), now)
+    started = start_claimed(glue, ledger, config.glue_job_name, obj, now.date().isoformat(), now, config.retry_base)
     if started.run_id:
         return TriggerOutcome(uploaded.key, "started", started.run_id)
     if started.status == GAVE_UP:

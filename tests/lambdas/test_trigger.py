@@ -126,8 +126,9 @@ def test_key_that_is_not_data_starts_nothing(
 
 @pytest.mark.usefixtures("runs_stay_running")
 def test_throttled_start_is_left_received_for_the_retry_path(
-    glue_job: str, lambda_context: LambdaContext, trigger_logs: TriggerLogs
+    glue_job: str, lambda_context: LambdaContext, trigger_logs: TriggerLogs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("RETRY_BASE_SECONDS", "120")  # the function's setting, not the 15-minute default
     for _ in range(2):  # MaxConcurrentRuns is 2 in the fixture
         boto3.client("glue").start_job_run(JobName=JOB_NAME)
     response, lines = _handle(via_queue(upload_event()), lambda_context, trigger_logs)
@@ -137,6 +138,9 @@ def test_throttled_start_is_left_received_for_the_retry_path(
     assert item.status == RECEIVED
     assert item.last_error is not None
     assert item.last_error.startswith("ConcurrentRunsExceededException")
+    assert item.next_attempt_at is not None
+    due_in = datetime.fromisoformat(item.next_attempt_at) - datetime.fromisoformat(item.updated_at)
+    assert due_in == timedelta(seconds=120)
     warning = next(line for line in lines if line["message"] == "glue run not started; the retry path will start it")
     assert (warning["level"], warning["input_key"]) == ("WARNING", "hit_data.tsv")
 
