@@ -237,6 +237,17 @@ def test_refused_start_is_given_up_at_once_only_when_no_retry_can_help(code: str
     assert item.attempts == 0  # no run was started
 
 
+def _given_up_on_missing_job_with_one_alert(alert_inbox: str) -> dict[str, str]:
+    """The input is GAVE_UP with Glue's EntityNotFoundException, and exactly one alert says so."""
+    item = _item()
+    assert item.status == GAVE_UP
+    assert item.last_error is not None
+    assert item.last_error.startswith("EntityNotFoundException")
+    [alert] = _alerts(alert_inbox)
+    assert alert["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+    return alert
+
+
 def test_trigger_gives_up_at_once_on_a_start_refused_for_good_and_alerts_once(
     lambda_context: LambdaContext, alert_inbox: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -244,12 +255,7 @@ def test_trigger_gives_up_at_once_on_a_start_refused_for_good_and_alerts_once(
     for module in (trigger, retry):
         module._deps.cache_clear()
     assert trigger.handler(via_queue(upload_event()), lambda_context) == {"batchItemFailures": []}
-    item = _item()
-    assert item.status == GAVE_UP
-    assert item.last_error is not None
-    assert item.last_error.startswith("EntityNotFoundException")
-    [alert] = _alerts(alert_inbox)
-    assert alert["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+    alert = _given_up_on_missing_job_with_one_alert(alert_inbox)
     assert "Glue said:   EntityNotFoundException" in alert["Message"]
     assert f"make redrive KEY={KEY}" in alert["Message"]
     assert retry.handler({}, lambda_context) == {"started": {}, "gave_up": [], "reconciled": {}}
@@ -266,12 +272,7 @@ def test_retry_path_gives_up_at_once_on_a_start_refused_for_good_and_alerts_once
     monkeypatch.setenv("GLUE_JOB_NAME", "no-such-job")
     retry._deps.cache_clear()
     assert retry.handler({}, lambda_context)["gave_up"] == [KEY]
-    item = _item()
-    assert item.status == GAVE_UP
-    assert item.last_error is not None
-    assert item.last_error.startswith("EntityNotFoundException")
-    [alert] = _alerts(alert_inbox)
-    assert alert["Subject"] == "Search keyword job GAVE UP: hit_data.tsv"
+    alert = _given_up_on_missing_job_with_one_alert(alert_inbox)
     assert "Runs before: 0" in alert["Message"]
     assert retry.handler({}, lambda_context)["gave_up"] == []
     assert _alerts(alert_inbox) == []
