@@ -41,14 +41,17 @@ RUN_DATE_ARGUMENT: Final = "--run_date"
 STALE_CLAIM: Final = timedelta(minutes=15)
 # StartJobRun refusals another attempt cannot change, so the input is given up at once rather than
 # restarted every retry pass: the API's InvalidInputException and EntityNotFoundException (no such
-# job), and, of the errors common to AWS APIs, access denied, not authorized and validation errors.
-# Every other refusal goes to the retry path: the API's ConcurrentRunsExceededException,
-# InternalServiceException, OperationTimeoutException and ResourceNumberLimitExceededException,
-# throttling, a service unavailable, and any code not known here.
+# job), and the validation errors (ValidationError is common to AWS APIs; ValidationException is
+# Glue's for other operations, kept defensively). Every other refusal goes to the retry path: the
+# API's ConcurrentRunsExceededException, InternalServiceException, OperationTimeoutException and
+# ResourceNumberLimitExceededException, throttling, a service unavailable, any code not known here.
 PERMANENT_START_ERRORS: Final = frozenset(
-    {"AccessDenied", "AccessDeniedException", "NotAuthorized", "EntityNotFoundException", "InvalidInputException",
-     "ValidationException", "ValidationError"}
-)  # fmt: skip
+    {"EntityNotFoundException", "InvalidInputException", "ValidationException", "ValidationError"}
+)
+# Denials (common to AWS APIs; `AccessDenied` is the query-protocol spelling, kept defensively).
+# IAM is eventually consistent: just after a stack creates or updates a role, a start may be denied
+# once. A denial is therefore retried, and the input given up when its next start is denied the same way.
+DENIED_START_ERRORS: Final = frozenset({"AccessDenied", "AccessDeniedException", "NotAuthorized"})
 
 
 def run_arguments(obj: InputObject, run_date: str) -> dict[str, str]:
@@ -62,9 +65,14 @@ def run_arguments(obj: InputObject, run_date: str) -> dict[str, str]:
     }
 
 
-def is_permanent_start_error(code: str) -> bool:
-    """Tell whether Glue's refusal of a start is one that another attempt cannot change."""
-    return code in PERMANENT_START_ERRORS
+def is_permanent_start_error(code: str, previous_error: str | None = None) -> bool:
+    """Tell whether Glue's refusal of a start is one that another attempt cannot change.
+
+    `previous_error` is the input's last recorded error: a denial counts only when it repeats one.
+    """
+    if code in PERMANENT_START_ERRORS:
+        return True
+    return code in DENIED_START_ERRORS and (previous_error or "").startswith(f"{code}:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,20 +98,21 @@ class RefusedStart:
 
 def start_claimed(
     glue: Any, ledger: Ledger, job_name: str, obj: InputObject, run_date: str, now: datetime,
-    retry_base: timedelta = RETRY_BASE,
+    retry_base: timedelta = RETRY_BASE, previous_error: str | None = None,
 ) -> StartOutcome:  # fmt: skip
     """Start the Glue run of an input this caller has claimed; on a refused start, release it or give it up.
 
-    A refusal another attempt may cure (throttled, too many concurrent runs, a service error) leaves
-    the item RECEIVED with the error and a time for the retry path. One it cannot (access denied, no
-    such job, invalid input: `PERMANENT_START_ERRORS`) makes the item GAVE_UP at once, with the error.
+    A refusal another attempt may cure (throttled, too many concurrent runs, a service error, a first
+    denial) leaves the item RECEIVED with the error and a time for the retry path. One it cannot (no
+    such job, invalid input, a denial repeating `previous_error`: `is_permanent_start_error`) makes
+    the item GAVE_UP at once, with the error.
     """
     try:
         response = glue.start_job_run(JobName=job_name, Arguments=run_arguments(obj, run_date))
     except ClientError as err:
         code = str(err.response["Error"]["Code"])
         error = f"{code}: {err.response['Error'].get('Message', '')}"
-        if is_permanent_start_error(code):
+        if is_permanent_start_error(code, previous_error):
             if not ledger.give_up_start(obj, error, now):
                 return StartOutcome(STARTING, error=error)
             log.error("glue refused the start for good; input given up", extra={"input_key": obj.key, "error": error})
@@ -169,7 +178,8 @@ def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: 
                 report.still_waiting += 1
                 continue
             if ledger.claim(item, now):
-                started = start_claimed(glue, ledger, job_name, item.input, item.run_date, now, retry_base)
+                started = start_claimed(glue, ledger, job_name, item.input, item.run_date, now, retry_base,
+                                        previous_error=item.last_error)  # fmt: skip
                 if started.run_id:
                     report.started[item.pk] = started.run_id
                 elif started.status == GAVE_UP:

@@ -210,11 +210,11 @@ def test_redrive_restarts_an_input_given_up(lambda_context: LambdaContext) -> No
     ("code", "status"),
     [
         # Refusals no retry can change: the input fails at once.
-        ("AccessDeniedException", GAVE_UP),
         ("EntityNotFoundException", GAVE_UP),
         ("InvalidInputException", GAVE_UP),
         ("ValidationException", GAVE_UP),
-        # Refusals that pass: left RECEIVED for the retry path.
+        # Refusals that pass, or may (a first denial: IAM is eventually consistent): left RECEIVED.
+        ("AccessDeniedException", RECEIVED),
         ("ConcurrentRunsExceededException", RECEIVED),
         ("ThrottlingException", RECEIVED),
         ("InternalServiceException", RECEIVED),
@@ -235,6 +235,25 @@ def test_refused_start_is_given_up_at_once_only_when_no_retry_can_help(code: str
     assert item.last_error == f"{code}: refused"
     assert (item.next_attempt_at is None) is (status == GAVE_UP)
     assert item.attempts == 0  # no run was started
+
+
+def test_a_denied_start_is_retried_once_and_given_up_when_denied_again() -> None:
+    # IAM is eventually consistent: a first denial may pass, a second one the same way does not.
+    obj = InputObject("inbound-bucket", "hit_data.tsv", "e1", "v1")
+    now = datetime.now(UTC)
+    assert _ledger().claim_new(obj, now.date(), now)
+    glue = boto3.client("glue")
+    with Stubber(glue) as stub:
+        stub.add_client_error("start_job_run", service_error_code="AccessDeniedException", service_message="denied")
+        first = start_claimed(glue, _ledger(), JOB_NAME, obj, now.date().isoformat(), now)
+    assert (first.status, _item().status) == (RECEIVED, RECEIVED)
+    due = now + timedelta(hours=1)  # past the first backoff
+    with Stubber(glue) as stub:
+        stub.add_client_error("start_job_run", service_error_code="AccessDeniedException", service_message="denied")
+        report = retry_due(glue, _ledger(), JOB_NAME, 3, due)
+    assert [refused.pk for refused in report.refused] == [KEY]
+    item = _item()
+    assert (item.status, item.last_error) == (GAVE_UP, "AccessDeniedException: denied")
 
 
 def _given_up_on_missing_job_with_one_alert(alert_inbox: str) -> dict[str, str]:
