@@ -201,8 +201,11 @@ def test_every_run_end_reaches_the_ledger_and_the_retry_path_runs_on_a_schedule(
     assert schedule["ScheduleExpression"] == {"Ref": "RetrySchedule"}
     assert STACK_2["Parameters"]["RetrySchedule"]["Default"] == "rate(15 minutes)"
     assert STACK_2["Parameters"]["MaxAttempts"]["Default"] == 3
+    assert STACK_2["Parameters"]["RetryBaseSeconds"]["Default"] == 900  # 15, 30, 60 minutes...
     for function in ("TriggerFunction", "LedgerFunction", "RetryFunction"):
         variables = resources[function]["Properties"]["Environment"]["Variables"]
         assert variables["LEDGER_TABLE"] == {"Ref": "RunLedgerTable"}
         # Each may win a GAVE_UP transition (the trigger: a start Glue refuses for good) and announce it.
         assert variables["ALERT_TOPIC_ARN"] == {"Ref": "AlertTopic"}, function
+        # One backoff for every caller that releases an input to the retry path.
+        assert variables["RETRY_BASE_SECONDS"] == {"Ref": "RetryBaseSeconds"}, function
