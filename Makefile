@@ -18,7 +18,7 @@ STACK ?= search-keyword-performance
 PARAMS ?= deploy/parameters.json
 CLIENT_CIDR ?=
 
-.PHONY: help setup java run cli status redrive test lint stages data bench package amis deploy gateway images clean
+.PHONY: help setup java jar run cli status redrive test lint stages data bench package amis deploy gateway images clean
 
 help:
 	@echo "make run    # the whole flow on a local AWS endpoint, on the sample (FILE=path for another)"
@@ -42,7 +42,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-setup: $(VENV)/.installed java
+setup: $(VENV)/.installed java $(HIT_LINES_JAR)
 
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
@@ -51,16 +51,31 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-# Spark needs a Java runtime; Glue 5.0 runs Java 17.
+# Spark needs a Java runtime, and the report's JVM functions a compiler: Glue 5.0 runs Java 17.
 java:
-	@if command -v java >/dev/null 2>&1; then exit 0; fi; \
+	@if command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "java not found: installing Debian's openjdk-17-jre-headless"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+		echo "java or javac not found: installing Debian's openjdk-17-jdk-headless"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null; \
 	else \
-		echo "java not found: run 'sudo apt-get install openjdk-17-jre-headless' (or install any Java 17) and retry" >&2; \
+		echo "java or javac not found: run 'sudo apt-get install openjdk-17-jdk-headless' (or install any JDK 17) and retry" >&2; \
 		exit 1; \
 	fi
+
+# The per-row rules the Spark engine runs in the JVM (search_revenue/report/jvm), built against the
+# pinned PySpark's own jars; the wheel carries the jar as package data. Java 8 bytecode runs on any
+# JVM Spark 3.5 supports.
+JVM_DIR := search_revenue/report/jvm
+HIT_LINES_JAR := $(JVM_DIR)/hit-lines.jar
+JAVA_SOURCES := $(wildcard $(JVM_DIR)/searchrevenue/*.java)
+$(HIT_LINES_JAR): $(JAVA_SOURCES) $(VENV)/.installed | java
+	@rm -rf build/jvm && mkdir -p build/jvm
+	jars=$$($(PY) -c "import pathlib, pyspark; print(pathlib.Path(pyspark.__file__).parent / 'jars')"); \
+	javac -Xlint:all -Xlint:-options -Werror --release 8 -encoding UTF-8 -d build/jvm \
+		-cp "$$(ls $$jars/spark-sql*.jar $$jars/scala-library-*.jar | paste -sd:)" $(JAVA_SOURCES)
+	jar --create --file $@ --date=1980-01-02T00:00:00Z -C build/jvm .
+
+jar: $(HIT_LINES_JAR)
 
 FILE ?= $(SAMPLE)
 
@@ -119,7 +134,7 @@ data: $(VENV)/.installed
 bench: setup
 	$(PY) -m benchmarks.bench --size $(SIZE) --seed $(SEED) --data-dir $(BENCH_DIR) --engines $(BENCH_ENGINES)
 
-package: $(VENV)/.installed
+package: $(VENV)/.installed $(HIT_LINES_JAR)
 	$(PY) -m deploy.package --dist dist
 
 # The hosts' images are pinned in the parameters file, never re-resolved on an update (a new

@@ -24,6 +24,7 @@ from search_revenue.report.spark_engine import (
     qualified_visitors,
     summarise_scan,
 )
+from search_revenue.report.spark_jvm_rules import register_hit_line_functions
 from search_revenue.report.spark_lines import is_header_line, read_hit_lines, single_input_uri
 from search_revenue.report.spark_session import local_spark_session, pinned_settings
 
@@ -59,11 +60,12 @@ def main() -> None:
         header = lines.where(is_header_line()).select(F.col("line").cast("binary")).first()
         columns = parse_header(decode_line(bytes(header[0]) if header else b""), str(data))
         timed("spark: bare text scan", gigabytes, lambda: spark.read.text(str(data)).count())
-        scan = summarise_scan(classify_lines(lines, columns, settings), columns).persist()
+        functions = register_hit_line_functions(spark, columns, settings.search_engines)
+        scan = summarise_scan(classify_lines(lines, columns, functions), functions).persist()
         timed("spark: first pass (classify every row, one aggregation)", gigabytes, scan.count)
         qualified = qualified_visitors(scan)
         timed("spark: second pass (shrink, collapse, windows, R4 UDF, attribution)", gigabytes,
-              lambda: attributed_keywords(lines, columns, qualified, settings).collect())  # fmt: skip
+              lambda: attributed_keywords(lines, columns, functions, qualified, settings).collect())  # fmt: skip
     spark.stop()
 
 

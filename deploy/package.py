@@ -24,6 +24,7 @@ from typing import Any, Final
 
 # The template loader the local flow and the template tests use: one reading of CloudFormation YAML.
 from local_flow.templates import load_template
+from search_revenue.report.spark_jvm_rules import HIT_LINES_JAR
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 PACKAGE: Final = "search_revenue"
@@ -158,6 +159,8 @@ def build_wheel(staging: Path) -> Path:
     setuptools builds in the source tree's build/lib and never prunes it, so a module deleted or
     moved since an earlier build would ship again; a fresh copy holds only what the tree has now.
     """
+    if not HIT_LINES_JAR.is_file():
+        raise SystemExit(f"{HIT_LINES_JAR} is missing: build it with `make jar` (make package does)")
     source = staging / "source"
     shutil.copytree(ROOT / PACKAGE, source / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "pyproject.toml", source / "pyproject.toml")

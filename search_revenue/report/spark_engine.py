@@ -26,22 +26,17 @@ from search_revenue.report.results import (
 )
 from search_revenue.report.settings import Attribution, RuleSettings
 from search_revenue.report.sources import compression_of
+from search_revenue.report.spark_jvm_rules import HitLineFunctions, register_hit_line_functions
 from search_revenue.report.spark_lines import (
     ROW_INDEX_MASK,
-    address_hash,
-    ascii_fields,
     field,
     is_data_line,
     is_header_line,
     read_hit_lines,
     single_input_uri,
     visitor_hash,
-    visitor_key,
 )
 from search_revenue.report.spark_rules import (
-    could_be_search_referrer_column,
-    is_hit_time_column,
-    is_purchase_column,
     product_revenue_fields_column,
     purchase_amount_column,
     purchase_revenue_column,
@@ -53,39 +48,37 @@ from search_revenue.report.spark_session import pinned_settings
 log = logging.getLogger(__name__)
 
 ATTRIBUTION_INPUTS: Final = ("visitor", "hit_time_gmt", "revenue", "search_referrer")
-# R2: a hit time has at most 18 digits after leading zeros; a cast of more would not be exact.
-_HIT_TIME_TYPE: Final = "long"
 
 
-def classify_lines(lines: DataFrame, columns: HitColumns, settings: RuleSettings) -> DataFrame:
+def classify_lines(lines: DataFrame, columns: HitColumns, functions: HitLineFunctions) -> DataFrame:
     """Read the fields the rules need from each data line and say why it is rejected (R1, R2, R5,
     R6); the input's columns pass through.
 
-    The ASCII-decided tests run on one split of the line (`ascii_fields`); the referrer of a
-    possible search is cut from the raw bytes, since R4 reads its text. The revenue fields are
-    read on purchase hits alone. `revenue` is the row's sum for the second pass; the first pass
-    sums the products itself (`summarise_scan`), so that no higher-order function runs there.
+    One JVM function reads the line's bytes once for the tests every row needs (field count, hit
+    time, purchase, search pre-test); the product list and the referrer are cut from the raw
+    bytes only on the rows that need them. `revenue` is the row's sum for the second pass; the
+    first pass sums the products itself (`summarise_scan`), so that no higher-order function runs
+    there.
     """
-    fields = F.col("fields")
-    hit_time = fields.getItem(columns.hit_time_gmt)
-    product_list = fields.getItem(columns.product_list)
-    is_purchase = is_purchase_column(fields.getItem(columns.event_list))
-    could_be_search = could_be_search_referrer_column(fields.getItem(columns.referrer), settings.search_engines)
-    reason = reject_reason_column(F.size(fields), hit_time, is_purchase, product_list, columns.field_count)
-    split = lines.select("*", ascii_fields(F.col("line")).alias("fields"))
-    return split.select(
+    hit = F.col("hit")
+    is_purchase = hit["is_purchase"]
+    product_list = field(F.col("line"), columns.product_list)
+    reason = reject_reason_column(
+        hit["field_count"], hit["hit_time"].isNotNull(), is_purchase, product_list, columns.field_count
+    )
+    classified = lines.select("*", functions.classify(F.col("line")).alias("hit"))
+    return classified.select(
         *lines.columns,
         reason.alias("reject_reason"),
-        F.when(is_hit_time_column(hit_time), hit_time.cast(_HIT_TIME_TYPE)).alias("hit_time_gmt"),
+        hit["hit_time"].alias("hit_time_gmt"),
         is_purchase.alias("is_purchase"),
         F.when(is_purchase, product_list).alias("product_list"),
         F.when(is_purchase, purchase_revenue_column(product_revenue_fields_column(product_list))).alias("revenue"),
-        F.when(could_be_search, field(F.col("line"), columns.referrer)).alias("search_referrer"),
-        F.when(is_purchase | could_be_search, address_hash(F.col("line"), columns)).alias("address_hash"),
+        F.when(hit["could_be_search"], field(F.col("line"), columns.referrer)).alias("search_referrer"),
     )
 
 
-def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
+def summarise_scan(lines: DataFrame, functions: HitLineFunctions) -> DataFrame:
     """One pass over the classified lines: line counts per partition, totals, rejected rows, and
     per visitor hash whether it has a purchase and a possible search.
 
@@ -109,14 +102,12 @@ def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
         F.when(is_rejected, F.col("line").cast("binary")).alias("rejected_line"),
         is_purchase.alias("is_purchase"),
         is_search.alias("is_search"),
-        F.when(is_purchase | is_search, visitor_hash(visitor_key(F.col("line"), columns))).alias("visitor_hash"),
-        F.when(is_purchase | is_search, F.col("address_hash")).alias("address_hash"),
+        F.when(is_purchase | is_search, visitor_hash(functions.visitor_key(F.col("line")))).alias("visitor_hash"),
         F.when(is_purchase, F.split("product_list", PRODUCT_SEPARATOR)).alias("products"),
     )
     products = scanned.select("*", F.posexplode_outer("products").alias("product_no", "product"))
     is_line = F.coalesce(F.col("product_no") == 0, F.lit(True))  # a line's first (or only) row
-    # The address hash follows from the visitor, so as a key it adds no group.
-    keys = ("partition", "visitor_hash", "address_hash", "reject_pos", "reject_reason", "rejected_line")
+    keys = ("partition", "visitor_hash", "reject_pos", "reject_reason", "rejected_line")
     return products.groupBy(*keys).agg(
         F.count(F.when(is_line, 1)).alias("lines"),
         F.min("block_start").alias("block_start"),
@@ -130,18 +121,15 @@ def summarise_scan(lines: DataFrame, columns: HitColumns) -> DataFrame:
 
 
 def qualified_visitors(scan: DataFrame) -> DataFrame:
-    """Visitor hashes, with their address hashes, of the visitors with both a purchase and a
-    possible search: the only ones that can credit (R7).
-
-    A visitor has one address hash, so grouping by both keeps each visitor's purchases and
-    searches together; it only keeps apart two visitors whose keys share a hash.
+    """Visitor hashes of the visitors with both a purchase and a possible search: the only ones
+    that can credit (R7). Two visitors whose keys share a hash only keep each other in.
     """
     return (
         scan.where(F.col("visitor_hash").isNotNull())
-        .groupBy("visitor_hash", "address_hash")
+        .groupBy("visitor_hash")
         .agg(F.max("has_purchase").alias("has_purchase"), F.max("has_search").alias("has_search"))
         .where(F.col("has_purchase") & F.col("has_search"))
-        .select("visitor_hash", "address_hash")
+        .select("visitor_hash")
     )
 
 
@@ -231,7 +219,8 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
     lines = read_hit_lines(spark, uri)
     header = lines.where(is_header_line()).select(F.col("line").cast("binary").alias("line")).first()
     columns = parse_header(decode_line(b"" if header is None else bytes(header["line"])), source)
-    scan = summarise_scan(classify_lines(lines, columns, settings), columns).persist()
+    functions = register_hit_line_functions(spark, columns, settings.search_engines)
+    scan = summarise_scan(classify_lines(lines, columns, functions), functions).persist()
     try:
         totals_row = scan.agg(
             *(F.coalesce(F.sum(name), F.lit(0)).alias(name) for name in ("rows_read", "rejected", "purchases")),
@@ -245,7 +234,7 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
         total_revenue = _exact(totals_row["revenue"], "total revenue") if purchases else ZERO
         if rejected:
             _send_rejects(scan, source, rejected, rows_read, settings.max_reject_ratio, on_reject)
-        keyword_rows = attributed_keywords(lines, columns, qualified_visitors(scan), settings).collect()
+        keyword_rows = attributed_keywords(lines, columns, functions, qualified_visitors(scan), settings).collect()
     finally:
         scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
@@ -263,20 +252,16 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
 
 
 def attributed_keywords(
-    lines: DataFrame, columns: HitColumns, qualified: DataFrame, settings: RuleSettings
+    lines: DataFrame, columns: HitColumns, functions: HitLineFunctions, qualified: DataFrame, settings: RuleSettings
 ) -> DataFrame:
     """The second pass: revenue and purchases per (domain, keyword) of the qualified visitors (R3-R7)."""
     # R3: a visit needs every hit of its visitor, so shrink by whole visitors only: one with no
     # purchase or no possible search hit can credit nothing, and all its hits are dropped together.
-    # The second pass first keeps the lines whose address a qualified visitor has (a hash of a
-    # short field per line), derives the exact visitor of those, and parses in full only what survives.
-    data = lines.where(is_data_line()).select("pos", "line", address_hash(F.col("line"), columns).alias("address_hash"))
-    addresses = qualified.select("address_hash").distinct()
-    nearby = data.join(F.broadcast(addresses), on="address_hash", how="left_semi")
-    keyed = nearby.select("pos", "line", visitor_key(F.col("line"), columns).alias("visitor"))
-    hashed = keyed.withColumn("visitor_hash", visitor_hash(F.col("visitor")))
-    survivors = hashed.join(F.broadcast(qualified.select("visitor_hash")), on="visitor_hash", how="left_semi")
-    classified = classify_lines(survivors, columns, settings)
+    # Only the lines that survive are parsed in full.
+    data = lines.where(is_data_line()).select("pos", "line", functions.visitor_key(F.col("line")).alias("visitor"))
+    hashed = data.withColumn("visitor_hash", visitor_hash(F.col("visitor")))
+    survivors = hashed.join(F.broadcast(qualified), on="visitor_hash", how="left_semi")
+    classified = classify_lines(survivors, columns, functions)
     # R2: a rejected row takes no part in any visit. Nulling its visitor and its touches makes it
     # inert; a filter here would be pushed below the join by the optimizer and parse every line.
     is_kept = F.col("reject_reason").isNull()

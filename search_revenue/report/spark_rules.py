@@ -13,16 +13,14 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from search_revenue.report.hit_rows import HIT_TIME, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
+from search_revenue.report.hit_rows import REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
 from search_revenue.report.purchases import (
     AMOUNT_FRACTION_DIGITS,
     AMOUNT_INTEGER_DIGITS,
-    EVENT_SEPARATOR,
     FIELD_WHITESPACE,
     PLAIN_DECIMAL,
     PRODUCT_FIELD_SEPARATOR,
     PRODUCT_SEPARATOR,
-    PURCHASE_EVENT,
     REJECT_BAD_REVENUE,
     REJECT_REVENUE_RANGE,
     REVENUE_FIELD_INDEX,
@@ -45,23 +43,6 @@ def _whole_match(pattern: str) -> str:
 
 def _trimmed(value: Column) -> Column:
     return F.btrim(value, F.lit(FIELD_WHITESPACE))
-
-
-def is_hit_time_column(value: Column) -> Column:
-    """Column form of `hit_rows.is_hit_time` (R2)."""
-    return value.rlike(_whole_match(HIT_TIME))
-
-
-def is_purchase_column(event_list: Column) -> Column:
-    """Column form of `purchases.is_purchase` (R5): the item `1`, trimmed, between separators.
-
-    One regular expression instead of split-and-compare: Spark evaluates higher-order functions
-    without code generation, and this test runs on every row.
-    """
-    blank = f"[{re.escape(FIELD_WHITESPACE)}]*"
-    separator = re.escape(EVENT_SEPARATOR)
-    item = f"(?:^|{separator}){blank}{re.escape(PURCHASE_EVENT)}{blank}(?:{separator}|\\z)"
-    return event_list.contains(PURCHASE_EVENT) & event_list.rlike(item)
 
 
 def product_revenue_fields_column(product_list: Column) -> Column:
@@ -117,15 +98,16 @@ def revenue_reject_reason_column(product_list: Column) -> Column:
 
 
 def reject_reason_column(
-    fields: Column, hit_time: Column, is_purchase: Column, product_list: Column, expected: int
+    fields: Column, has_hit_time: Column, is_purchase: Column, product_list: Column, expected: int
 ) -> Column:
     """Why a data row is rejected, or null when it is kept (R2), in the stream engine's order.
 
-    `fields` is the row's field count. The revenue fields are read only on purchase hits.
+    `fields` is the row's field count, `has_hit_time` whether `hit_rows.is_hit_time` holds for
+    its hit time. The revenue fields are read only on purchase hits.
     """
     return (
         F.when(fields != expected, REJECT_FIELD_COUNT)
-        .when(~is_hit_time_column(hit_time), REJECT_BAD_HIT_TIME)
+        .when(~has_hit_time, REJECT_BAD_HIT_TIME)
         .when(is_purchase, revenue_reject_reason_column(product_list))
     )
 
@@ -134,20 +116,6 @@ def purchase_amount_column(product: Column) -> Column:
     """One product's revenue (R6) as an exact decimal, its field already validated: empty is 0."""
     amount = F.coalesce(_trimmed(F.get(F.split(product, PRODUCT_FIELD_SEPARATOR), REVENUE_FIELD_INDEX)), F.lit(""))
     return F.when(product.isNotNull(), F.when(amount == "", F.lit(0)).otherwise(amount).cast(AMOUNT_TYPE))
-
-
-def could_be_search_referrer_column(referrer: Column, engines: Mapping[str, str]) -> Column:
-    """A cheap superset of `referrers.parse_search_referrer` hits: a query and an engine label.
-
-    urlsplit drops CR from a URL and the host is lower-cased before the engine label is read, so
-    the label is matched case-insensitively (Unicode case, as Python's `str.lower`) with any CRs
-    between its letters. Only the text up to the third `/` is searched: an http(s) URL's host
-    ends at the first `/`, `?` or `#` after `//`, so it always lies within. A referrer the Python
-    rule accepts always passes; extra rows cost time only.
-    """
-    labels = "|".join("\r*".join(re.escape(letter) for letter in label) for label in sorted(engines))
-    scheme_and_host = F.substring_index(referrer, "/", 3)
-    return referrer.contains("?") & scheme_and_host.rlike(f"(?iu)(?:{labels})")
 
 
 def search_referral_column(referrer: Column, engines: Mapping[str, str]) -> Column:

@@ -21,6 +21,7 @@ from deploy.package import (
     unpinned_distributions,
 )
 from local_flow.templates import load_template
+from search_revenue.report.spark_jvm_rules import HIT_LINES_JAR
 
 
 def test_manifest_names_every_stack_parameter(dist: Path) -> None:
@@ -109,7 +110,14 @@ def test_wheel_holds_exactly_the_source_tree(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         shipped = {name for name in archive.namelist() if name.startswith("search_revenue/")}
     sources = {str(path.relative_to(ROOT)) for path in (ROOT / "search_revenue").rglob("*.py")}
-    assert shipped == sources
+    # The Spark engine's JVM functions travel as the built jar; their Java sources stay home.
+    assert shipped == sources | {str(HIT_LINES_JAR.relative_to(ROOT))}
+
+
+def test_wheel_is_not_built_without_the_jar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("deploy.package.HIT_LINES_JAR", tmp_path / "absent.jar")
+    with pytest.raises(SystemExit, match="make jar"):
+        build_wheel(tmp_path)
 
 
 def test_lambda_wheels_are_for_the_functions_architecture() -> None:

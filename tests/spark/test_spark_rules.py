@@ -1,30 +1,33 @@
-"""The column forms in `spark_rules` agree with the pure functions they mirror."""
+"""The column forms in `spark_rules` and the JVM forms in `spark_jvm_rules` agree with the pure
+functions they mirror."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from search_revenue.report.hit_rows import is_hit_time
+from search_revenue.errors import SearchRevenueError
+from search_revenue.report.hit_rows import FIELD_SEPARATOR, HitColumns, is_hit_time
 from search_revenue.report.purchases import BadRevenueError, is_purchase, purchase_revenue
 from search_revenue.report.referrers import parse_search_referrer
 from search_revenue.report.settings import DEFAULT_SEARCH_ENGINES
+from search_revenue.report.spark_jvm_rules import HitLineFunctions, register_hit_line_functions
 from search_revenue.report.spark_rules import (
-    could_be_search_referrer_column,
-    is_hit_time_column,
-    is_purchase_column,
     product_revenue_fields_column,
     purchase_revenue_column,
     reject_reason_column,
     revenue_reject_reason_column,
     search_referral_column,
 )
-from tests.strategies import PRODUCT_SAMPLES
+from tests.strategies import PRODUCT_SAMPLES, TRICKY_BYTES
 
 VALUES = T.StructType([T.StructField("value", T.StringType())])
 
@@ -40,17 +43,88 @@ REFERRERS = [
 ]  # fmt: skip
 
 
+# Lines of four fields in the JVM functions' tests: hit time, user agent, ip, then one more field
+# that is the event list for the purchase test and the referrer for the search pre-test.
+LINE_COLUMNS = HitColumns(field_count=4, hit_time_gmt=0, user_agent=1, ip=2, event_list=3, product_list=3, referrer=3)
+
+
 def _column_of(spark: SparkSession, values: list[str], expression) -> list[Any]:  # type: ignore[no-untyped-def]
     frame = spark.createDataFrame([(value,) for value in values], VALUES)
     return [row[0] for row in frame.select(expression(F.col("value"))).collect()]
 
 
-def test_is_hit_time_column_agrees(spark: SparkSession) -> None:
-    assert _column_of(spark, HIT_TIMES, is_hit_time_column) == [is_hit_time(value) for value in HIT_TIMES]
+@pytest.fixture(scope="module")
+def jvm_rules(spark: SparkSession) -> HitLineFunctions:
+    return register_hit_line_functions(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
 
 
-def test_is_purchase_column_agrees(spark: SparkSession) -> None:
-    assert _column_of(spark, EVENT_LISTS, is_purchase_column) == [is_purchase(value) for value in EVENT_LISTS]
+def _classified(spark: SparkSession, jvm_rules: HitLineFunctions, lines: list[bytes]) -> list[Any]:
+    # Spark's text source hands lines over as their raw bytes in a string column: the same here.
+    frame = spark.createDataFrame([(line,) for line in lines], "line binary")
+    line = F.col("line").cast("string")
+    return frame.select(jvm_rules.classify(line).alias("hit"), jvm_rules.visitor_key(line).alias("visitor")).collect()
+
+
+def _line(hit_time: str = "1", user_agent: str = "ua", ip: str = "ip", last: str = "") -> bytes:
+    return FIELD_SEPARATOR.join([hit_time, user_agent, ip, last]).encode()
+
+
+def test_jvm_hit_time_agrees(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
+    rows = _classified(spark, jvm_rules, [_line(hit_time=value) for value in HIT_TIMES])
+    assert [row.hit.hit_time is not None for row in rows] == [is_hit_time(value) for value in HIT_TIMES]
+    assert [row.hit.hit_time for row in rows] == [int(value) if is_hit_time(value) else None for value in HIT_TIMES]
+
+
+def test_jvm_purchase_agrees(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
+    rows = _classified(spark, jvm_rules, [_line(last=value) for value in EVENT_LISTS])
+    assert [row.hit.is_purchase for row in rows] == [is_purchase(value) for value in EVENT_LISTS]
+
+
+def test_jvm_field_count_counts_tabs_of_any_bytes(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
+    lines = [b"", b"a", b"\t", b"1\t\xff\xfe\t\xed\xa0\x80\t", _line(), _line() + b"\textra"]
+    rows = _classified(spark, jvm_rules, lines)
+    assert [row.hit.field_count for row in rows] == [line.count(b"\t") + 1 for line in lines]
+    # A short line has no hit time, event list or referrer to read: never a purchase or a search.
+    assert [row.hit.is_purchase or row.hit.could_be_search for row in rows[:4]] == [False] * 4
+
+
+def _python_visitor(line: bytes) -> bytes:
+    # The stream engine's visitor: the line decoded with Python's replacement, then ip TAB user_agent.
+    fields = line.decode("utf-8", errors="replace").split(FIELD_SEPARATOR)
+    return (fields[LINE_COLUMNS.ip] + FIELD_SEPARATOR + fields[LINE_COLUMNS.user_agent]).encode()
+
+
+FIELD_BYTES = st.sampled_from(TRICKY_BYTES) | st.binary(max_size=10).map(lambda value: value.replace(b"\t", b""))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(FIELD_BYTES, FIELD_BYTES), min_size=1, max_size=40))
+def test_jvm_visitor_key_is_pythons_reading_of_any_bytes(
+    spark: SparkSession, jvm_rules: HitLineFunctions, agents_and_ips: list[tuple[bytes, bytes]]
+) -> None:
+    lines = [b"\t".join([b"1", agent, ip, b""]) for agent, ip in agents_and_ips]
+    rows = _classified(spark, jvm_rules, lines)
+    assert [bytes(row.visitor) for row in rows] == [_python_visitor(line) for line in lines]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        pytest.param(b"\xed\xa0\x80", id="encoded-surrogate"),  # one U+FFFD in Java 17, three in Python
+        pytest.param(b"caf\xc3", id="truncated-character"),
+        pytest.param(b"\xf0\x9f\x98", id="truncated-emoji"),
+        pytest.param(b"\xe9t\xe9", id="latin-1"),
+        pytest.param(b"\xf4\x90\x80\x80", id="beyond-unicode"),
+        pytest.param(b"\xc0\xaf", id="overlong"),
+        pytest.param(b"ok\xe2\x82\xac", id="valid"),
+    ],
+)
+def test_jvm_visitor_key_replaces_as_python_does(
+    spark: SparkSession, jvm_rules: HitLineFunctions, field: bytes
+) -> None:
+    line = b"\t".join([b"1", field, field, b""])
+    (row,) = _classified(spark, jvm_rules, [line])
+    assert bytes(row.visitor) == _python_visitor(line)
 
 
 def test_purchase_revenue_column_agrees(spark: SparkSession) -> None:
@@ -67,9 +141,14 @@ def test_search_referral_column_agrees(spark: SparkSession) -> None:
     ]
 
 
-def test_search_prefilter_keeps_every_search(spark: SparkSession) -> None:
-    kept = _column_of(spark, REFERRERS, lambda c: could_be_search_referrer_column(c, DEFAULT_SEARCH_ENGINES))
-    for referrer, is_kept in zip(REFERRERS, kept, strict=True):
+def test_search_prefilter_keeps_every_search(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
+    # The Kelvin sign lower-cases to an ASCII "k": Python reads this host as ask.com.
+    kelvin_ask = "http://www.as\u212a.com/web?q=x"
+    assert parse_search_referrer(kelvin_ask, DEFAULT_SEARCH_ENGINES) is not None
+    referrers = [*REFERRERS, kelvin_ask]
+    rows = _classified(spark, jvm_rules, [_line(last=referrer) for referrer in referrers])
+    kept = [row.hit.could_be_search for row in rows]
+    for referrer, is_kept in zip(referrers, kept, strict=True):
         if parse_search_referrer(referrer, DEFAULT_SEARCH_ENGINES) is not None:
             assert is_kept, referrer
     assert not all(kept), "the pre-filter should drop something"
@@ -99,7 +178,7 @@ def test_reject_reason_follows_the_first_unusable_product(spark: SparkSession, p
     reason = _column_of(
         spark,
         [product_list],
-        lambda c: reject_reason_column(F.lit(12), F.lit("100"), F.lit(True), c, expected=12),
+        lambda c: reject_reason_column(F.lit(12), F.lit(True), F.lit(True), c, expected=12),
     )
     assert reason == [expected]
 
@@ -116,3 +195,9 @@ def test_revenue_reject_reason_agrees_on_product_lists(spark: SparkSession) -> N
         return None
 
     assert _column_of(spark, lists, revenue_reject_reason_column) == [python_reason(value) for value in lists]
+
+
+def test_a_missing_jar_is_a_clear_error(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("search_revenue.report.spark_jvm_rules.HIT_LINES_JAR", Path("/nonexistent/hit-lines.jar"))
+    with pytest.raises(SearchRevenueError, match="make jar"):
+        register_hit_line_functions(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)

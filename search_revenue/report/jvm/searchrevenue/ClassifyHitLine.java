@@ -1,0 +1,169 @@
+package searchrevenue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.api.java.UDF1;
+
+/**
+ * The per-row tests of the first pass that ASCII bytes decide, in one scan of the line's bytes:
+ * field count (R1/R2), hit time (R2), purchase (R5) and the search pre-test (R4).
+ *
+ * <p>Returns struct(field_count int, hit_time long, is_purchase boolean, could_be_search boolean);
+ * hit_time is null when the field is not a non-negative integer of at most 18 digits after
+ * leading zeros. Each test mirrors a Python rule (hit_rows.is_hit_time, purchases.is_purchase,
+ * the pre-test of referrers.parse_search_referrer) and is checked against it by the tests.
+ */
+public final class ClassifyHitLine implements UDF1<byte[], Row> {
+    private static final long serialVersionUID = 1L;
+    private static final int MAX_HIT_TIME_DIGITS = 18;
+    private final int hitTime;
+    private final int eventList;
+    private final int referrer;
+    private final byte[][] engineLabels;
+    private final int lastField;
+
+    /** engineLabels: the engines' lower-case ASCII labels (RuleSettings checks them). */
+    public ClassifyHitLine(int hitTime, int eventList, int referrer, String[] engineLabels) {
+        this.hitTime = hitTime;
+        this.eventList = eventList;
+        this.referrer = referrer;
+        this.lastField = Math.max(hitTime, Math.max(eventList, referrer));
+        this.engineLabels = new byte[engineLabels.length][];
+        for (int i = 0; i < engineLabels.length; i++) {
+            this.engineLabels[i] = engineLabels[i].toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
+        }
+    }
+
+    @Override
+    public Row call(byte[] line) {
+        if (line == null) {
+            return null;
+        }
+        // One scan: the field count, and where each field this function reads starts and ends.
+        int[] starts = new int[lastField + 1];
+        int fields = 1;
+        for (int i = 0; i < line.length; i++) {
+            if (line[i] == HitLineBytes.TAB) {
+                if (fields <= lastField) {
+                    starts[fields] = i + 1;
+                }
+                fields++;
+            }
+        }
+        int known = Math.min(fields, lastField + 1);
+        return RowFactory.create(
+            fields,
+            known > hitTime ? hitTimeOf(line, starts[hitTime], endOf(starts, hitTime, known, line)) : null,
+            known > eventList && isPurchase(line, starts[eventList], endOf(starts, eventList, known, line)),
+            known > referrer && couldBeSearch(line, starts[referrer], endOf(starts, referrer, known, line)));
+    }
+
+    private static int endOf(int[] starts, int index, int known, byte[] line) {
+        return index + 1 < known ? starts[index + 1] - 1 : HitLineBytes.fieldEnd(line, starts[index]);
+    }
+
+    /** hit_rows.is_hit_time and its value: ASCII digits only, at most 18 after leading zeros. */
+    static Long hitTimeOf(byte[] line, int start, int end) {
+        if (end == start) {
+            return null;
+        }
+        long value = 0;
+        int significant = 0;
+        for (int i = start; i < end; i++) {
+            int digit = line[i] - '0';
+            if (digit < 0 || digit > 9) {
+                return null;
+            }
+            if (significant > 0 || digit != 0) {
+                significant++;
+                if (significant > MAX_HIT_TIME_DIGITS) {
+                    return null;
+                }
+                value = value * 10 + digit;
+            }
+        }
+        return value;
+    }
+
+    /** purchases.is_purchase: an item "1" between commas, trimmed of ASCII white space. */
+    static boolean isPurchase(byte[] line, int start, int end) {
+        int itemStart = start;
+        while (itemStart <= end) {
+            int comma = HitLineBytes.indexOf(line, (byte) ',', itemStart, end);
+            int itemEnd = comma < 0 ? end : comma;
+            int from = itemStart;
+            int to = itemEnd;
+            while (from < to && isFieldWhitespace(line[from])) {
+                from++;
+            }
+            while (to > from && isFieldWhitespace(line[to - 1])) {
+                to--;
+            }
+            if (to - from == 1 && line[from] == '1') {
+                return true;
+            }
+            if (comma < 0) {
+                break;
+            }
+            itemStart = comma + 1;
+        }
+        return false;
+    }
+
+    /**
+     * A cheap superset of the referrers that parse_search_referrer accepts: a "?" and an engine
+     * label in the text up to the third "/" (an http(s) URL's host lies within), compared
+     * ASCII-case-insensitively with CRs ignored (urlsplit drops them). Any non-ASCII byte there
+     * passes, since Python's Unicode lower-casing can turn it into ASCII letters.
+     */
+    boolean couldBeSearch(byte[] line, int start, int end) {
+        if (HitLineBytes.indexOf(line, (byte) '?', start, end) < 0) {
+            return false;
+        }
+        int hostEnd = start;
+        int slashes = 0;
+        while (hostEnd < end) {
+            if (line[hostEnd] == '/' && ++slashes == 3) {
+                break;
+            }
+            hostEnd++;
+        }
+        byte[] host = new byte[hostEnd - start];
+        int length = 0;
+        for (int i = start; i < hostEnd; i++) {
+            byte b = line[i];
+            if (b < 0) {
+                return true;
+            }
+            if (b != '\r') {
+                host[length++] = (b >= 'A' && b <= 'Z') ? (byte) (b + ('a' - 'A')) : b;
+            }
+        }
+        for (byte[] label : engineLabels) {
+            if (contains(host, length, label)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean contains(byte[] text, int length, byte[] part) {
+        outer:
+        for (int i = 0; i + part.length <= length; i++) {
+            for (int j = 0; j < part.length; j++) {
+                if (text[i + j] != part[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private static boolean isFieldWhitespace(byte b) {
+        // purchases.FIELD_WHITESPACE: space, tab, LF, CR, FF, VT.
+        return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == 0x0B;
+    }
+}

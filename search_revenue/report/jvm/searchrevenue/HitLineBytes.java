@@ -1,0 +1,101 @@
+package searchrevenue;
+
+import java.io.ByteArrayOutputStream;
+
+/**
+ * Byte-level reading of one hit line (R1): fields by index, and text as Python decodes it.
+ *
+ * Every test here works on the raw bytes. Java's own UTF-8 decoder replaces invalid bytes
+ * differently from Python's, and the stream engine (Python) is the reference.
+ */
+final class HitLineBytes {
+    static final byte TAB = '\t';
+    private static final byte[] REPLACEMENT = {(byte) 0xEF, (byte) 0xBF, (byte) 0xBD};
+
+    private HitLineBytes() {}
+
+    /** Offset of the first byte of the index-th tab-separated field, or -1 if the line has fewer. */
+    static int fieldStart(byte[] line, int index) {
+        int start = 0;
+        for (int seen = 0; seen < index; seen++) {
+            int tab = indexOf(line, TAB, start, line.length);
+            if (tab < 0) {
+                return -1;
+            }
+            start = tab + 1;
+        }
+        return start;
+    }
+
+    /** Offset just past the field that starts at start. */
+    static int fieldEnd(byte[] line, int start) {
+        int tab = indexOf(line, TAB, start, line.length);
+        return tab < 0 ? line.length : tab;
+    }
+
+    static int indexOf(byte[] bytes, byte wanted, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (bytes[i] == wanted) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Append bytes[from, to) as Python's {@code decode("utf-8", errors="replace")} reads them,
+     * encoded again: each maximal subpart of an ill-formed sequence becomes one U+FFFD
+     * (Unicode table 3-7; Java 17 differs, e.g. on the encoded surrogate ED A0 80).
+     */
+    static void appendPythonReplaced(ByteArrayOutputStream out, byte[] bytes, int from, int to) {
+        int i = from;
+        while (i < to) {
+            int lead = bytes[i] & 0xFF;
+            if (lead < 0x80) {
+                out.write(lead);
+                i++;
+                continue;
+            }
+            int length;
+            int low = 0x80;
+            int high = 0xBF;
+            if (lead >= 0xC2 && lead <= 0xDF) {
+                length = 2;
+            } else if (lead >= 0xE0 && lead <= 0xEF) {
+                length = 3;
+                if (lead == 0xE0) {
+                    low = 0xA0;
+                } else if (lead == 0xED) {
+                    high = 0x9F;
+                }
+            } else if (lead >= 0xF0 && lead <= 0xF4) {
+                length = 4;
+                if (lead == 0xF0) {
+                    low = 0x90;
+                } else if (lead == 0xF4) {
+                    high = 0x8F;
+                }
+            } else {
+                out.write(REPLACEMENT, 0, REPLACEMENT.length);
+                i++;
+                continue;
+            }
+            int taken = 1;
+            while (taken < length && i + taken < to) {
+                int next = bytes[i + taken] & 0xFF;
+                if (next < low || next > high) {
+                    break;
+                }
+                taken++;
+                low = 0x80;
+                high = 0xBF;
+            }
+            if (taken == length) {
+                out.write(bytes, i, length);
+            } else {
+                out.write(REPLACEMENT, 0, REPLACEMENT.length);
+            }
+            i += taken;
+        }
+    }
+}
