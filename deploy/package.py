@@ -154,7 +154,8 @@ def write_zip(source_dir: Path, target: Path) -> None:
 
 
 def build_wheel(staging: Path) -> Path:
-    """Build the search_revenue wheel (pure Python) into a staging folder, from a clean copy of the sources.
+    """Build the search_revenue wheel (Python and the Spark engine's jar) into a staging folder, from
+    a clean copy of the sources.
 
     setuptools builds in the source tree's build/lib and never prunes it, so a module deleted or
     moved since an earlier build would ship again; a fresh copy holds only what the tree has now.
