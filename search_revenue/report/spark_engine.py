@@ -74,6 +74,7 @@ def classify_lines(lines: DataFrame, columns: HitColumns, functions: HitLineFunc
         is_purchase.alias("is_purchase"),
         F.when(is_purchase, product_list).alias("product_list"),
         F.when(is_purchase, purchase_revenue_column(product_revenue_fields_column(product_list))).alias("revenue"),
+        hit["could_be_search"].alias("could_be_search"),
         F.when(hit["could_be_search"], field(F.col("line"), columns.referrer)).alias("search_referrer"),
     )
 
@@ -92,7 +93,8 @@ def summarise_scan(lines: DataFrame, functions: HitLineFunctions) -> DataFrame:
     is_rejected = is_data & F.col("reject_reason").isNotNull()
     is_kept = is_data & F.col("reject_reason").isNull()
     is_purchase = is_kept & F.col("is_purchase")
-    is_search = is_kept & F.col("search_referrer").isNotNull()
+    # The flag, not the referrer: testing the cut text for null would still cut it on every such row.
+    is_search = is_kept & F.col("could_be_search")
     scanned = lines.select(
         "partition",
         "block_start",
