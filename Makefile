@@ -35,6 +35,11 @@ help:
 	@echo "make gateway STACK=name CLIENT_CIDR=203.0.113.0/24      # activate the file gateway, create the share"
 	@echo "make images          # images/app_architecture.png from code"
 
+# The jar's path is used in prerequisite lists below, which make expands as it reads them: define it first.
+JVM_DIR := search_revenue/report/jvm
+HIT_LINES_JAR := $(JVM_DIR)/hit-lines.jar
+JAVA_SOURCES := $(wildcard $(JVM_DIR)/searchrevenue/*.java)
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -65,9 +70,6 @@ java:
 # The per-row rules the Spark engine runs in the JVM (search_revenue/report/jvm), built against the
 # pinned PySpark's own jars; the wheel carries the jar as package data. Java 8 bytecode runs on any
 # JVM Spark 3.5 supports.
-JVM_DIR := search_revenue/report/jvm
-HIT_LINES_JAR := $(JVM_DIR)/hit-lines.jar
-JAVA_SOURCES := $(wildcard $(JVM_DIR)/searchrevenue/*.java)
 $(HIT_LINES_JAR): $(JAVA_SOURCES) $(VENV)/.installed | java
 	@rm -rf build/jvm && mkdir -p build/jvm
 	jars=$$($(PY) -c "import pathlib, pyspark; print(pathlib.Path(pyspark.__file__).parent / 'jars')"); \

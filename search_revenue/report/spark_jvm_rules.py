@@ -8,14 +8,19 @@ the stream engine's reading (the reference). Each function mirrors a pure rule (
 `purchases`, `referrers`) and tests/spark/test_spark_rules.py holds it to that rule.
 
 The jar is package data, so the Glue job receives it inside the wheel: `ADD JAR` hands it to the
-session (and Spark to its executors) at run time, with no job argument to keep in step.
+session (and Spark to its executors) at run time, with no job argument to keep in step. Imported
+from a zip (a wheel on the Python path), the package copies the jar out to a file first.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,7 +31,10 @@ from pyspark.sql import types as T
 from search_revenue.errors import SearchRevenueError
 from search_revenue.report.hit_rows import HitColumns
 
-HIT_LINES_JAR: Final = Path(__file__).parent / "jvm" / "hit-lines.jar"
+# Where the jar lies in this package (built there by `make jar`), and so in the wheel.
+JAR_RESOURCE: Final = ("jvm", "hit-lines.jar")
+HIT_LINES_JAR: Final = Path(__file__).parent.joinpath(*JAR_RESOURCE)
+_PACKAGE: Final = __name__.rpartition(".")[0]
 _JAVA_PACKAGE: Final = "searchrevenue"
 HIT_LINE_TYPE: Final = T.StructType(
     [
@@ -99,14 +107,35 @@ def _jar_class_loader(spark: SparkSession) -> Any:
     return the loader that sees it. Loading from it, not through py4j's lookup (the calling JVM
     thread's loader), finds the classes from any Python thread.
     """
-    if not HIT_LINES_JAR.is_file():
-        raise SearchRevenueError(
-            f"{HIT_LINES_JAR} is missing: a source checkout builds it with `make jar`; the wheel carries it"
-        )
-    if "'" in str(HIT_LINES_JAR):
-        raise SearchRevenueError(f"cannot hand {HIT_LINES_JAR} to Spark: its path holds a quote")
-    spark.sql(f"ADD JAR '{HIT_LINES_JAR}'")
+    jar = hit_lines_jar_file()
+    if "'" in str(jar):
+        raise SearchRevenueError(f"cannot hand {jar} to Spark: its path holds a quote")
+    spark.sql(f"ADD JAR '{jar}'")
     return spark._jsparkSession.sharedState().jarClassLoader()
+
+
+def hit_lines_jar_file() -> Path:
+    """The package's jar as a file Spark can read: where it lies when the package is installed as
+    files; when it is imported from a zip, a copy in the temp folder named by its content.
+
+    Raises:
+        SearchRevenueError: the package holds no jar (a source checkout needs `make jar`).
+    """
+    resource = resources.files(_PACKAGE)
+    for part in JAR_RESOURCE:
+        resource = resource / part
+    if not resource.is_file():
+        raise SearchRevenueError(f"{resource} is missing: a source checkout builds it with `make jar`")
+    if isinstance(resource, Path):
+        return resource
+    content = resource.read_bytes()
+    copy = Path(tempfile.gettempdir()) / f"search-revenue-{hashlib.sha256(content).hexdigest()[:16]}.jar"
+    if not copy.is_file():
+        # Another process may copy at the same time: each writes its own file, then renames.
+        partial = copy.with_name(f"{copy.name}.{os.getpid()}.partial")
+        partial.write_bytes(content)
+        partial.replace(copy)
+    return copy
 
 
 def _new_java_object(gateway: Any, loader: Any, class_name: str, *arguments: Any) -> Any:

@@ -130,3 +130,15 @@ def test_lambda_wheels_are_for_the_functions_architecture() -> None:
     assert lambda_platform(functions(["arm64"], ["arm64"])) == "manylinux2014_aarch64"
     with pytest.raises(SystemExit, match="one Lambda architecture"):
         lambda_platform(functions(["arm64"], None))
+
+
+def test_setup_builds_the_jar_when_a_java_source_changes() -> None:
+    # make expands a rule's prerequisites as it reads the rule: a jar variable defined further
+    # down would leave `setup` without the jar, and a fresh clone's tests without the engine.
+    source = next((ROOT / "search_revenue" / "report" / "jvm" / "searchrevenue").glob("*.java"))
+    plan = subprocess.run(
+        ["make", "--dry-run", "--what-if", str(source.relative_to(ROOT)), "setup"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "javac" in plan.stdout
+    assert f"--file {HIT_LINES_JAR.relative_to(ROOT)}" in plan.stdout

@@ -3,6 +3,10 @@ functions they mirror."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,7 @@ from search_revenue.report.hit_rows import FIELD_SEPARATOR, HitColumns, is_hit_t
 from search_revenue.report.purchases import BadRevenueError, is_purchase, purchase_revenue
 from search_revenue.report.referrers import parse_search_referrer
 from search_revenue.report.settings import DEFAULT_SEARCH_ENGINES
-from search_revenue.report.spark_jvm_rules import HitLineFunctions, register_hit_line_functions
+from search_revenue.report.spark_jvm_rules import HIT_LINES_JAR, HitLineFunctions, register_hit_line_functions
 from search_revenue.report.spark_rules import (
     product_revenue_fields_column,
     purchase_revenue_column,
@@ -27,6 +31,7 @@ from search_revenue.report.spark_rules import (
     revenue_reject_reason_column,
     search_referral_column,
 )
+from tests.conftest import ROOT
 from tests.strategies import PRODUCT_SAMPLES, TRICKY_BYTES
 
 VALUES = T.StructType([T.StructField("value", T.StringType())])
@@ -198,6 +203,28 @@ def test_revenue_reject_reason_agrees_on_product_lists(spark: SparkSession) -> N
 
 
 def test_a_missing_jar_is_a_clear_error(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("search_revenue.report.spark_jvm_rules.HIT_LINES_JAR", Path("/nonexistent/hit-lines.jar"))
+    monkeypatch.setattr("search_revenue.report.spark_jvm_rules.JAR_RESOURCE", ("jvm", "absent.jar"))
     with pytest.raises(SearchRevenueError, match="make jar"):
         register_hit_line_functions(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
+
+
+def test_the_jar_is_copied_out_when_the_package_is_imported_from_a_zip(tmp_path: Path) -> None:
+    # A wheel put on the Python path is imported from the zip: Spark still needs the jar as a file.
+    archive = tmp_path / "search_revenue.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in (ROOT / "search_revenue").rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                bundle.write(path, path.relative_to(ROOT))
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from search_revenue.report import spark_jvm_rules as rules\n"
+        "assert rules.__file__.startswith(sys.argv[1]), rules.__file__\n"
+        "print(rules.hit_lines_jar_file())\n"
+    )
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    command = [sys.executable, "-c", probe, str(archive)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, "TMPDIR": str(temp)})
+    copy = Path(done.stdout.strip())
+    assert copy.parent == temp
+    assert copy.read_bytes() == HIT_LINES_JAR.read_bytes()

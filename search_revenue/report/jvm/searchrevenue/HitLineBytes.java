@@ -1,7 +1,5 @@
 package searchrevenue;
 
-import java.io.ByteArrayOutputStream;
-
 /**
  * Byte-level reading of one hit line (R1): fields by index, and text as Python decodes it.
  *
@@ -43,16 +41,17 @@ final class HitLineBytes {
     }
 
     /**
-     * Append bytes[from, to) as Python's {@code decode("utf-8", errors="replace")} reads them,
-     * encoded again: each maximal subpart of an ill-formed sequence becomes one U+FFFD
-     * (Unicode table 3-7; Java 17 differs, e.g. on the encoded surrogate ED A0 80).
+     * Append bytes[from, to) to out as Python's {@code decode("utf-8", errors="replace")} reads
+     * them, encoded again: each maximal subpart of an ill-formed sequence becomes one U+FFFD
+     * (Unicode table 3-7; Java 17 differs, e.g. on the encoded surrogate ED A0 80). Well-formed
+     * runs are copied whole.
      */
-    static void appendPythonReplaced(ByteArrayOutputStream out, byte[] bytes, int from, int to) {
+    static void appendPythonReplaced(VisitorKeyBytes out, byte[] bytes, int from, int to) {
+        int run = from;
         int i = from;
         while (i < to) {
             int lead = bytes[i] & 0xFF;
             if (lead < 0x80) {
-                out.write(lead);
                 i++;
                 continue;
             }
@@ -76,9 +75,7 @@ final class HitLineBytes {
                     high = 0x8F;
                 }
             } else {
-                out.write(REPLACEMENT, 0, REPLACEMENT.length);
-                i++;
-                continue;
+                length = 0;  // never starts a well-formed sequence
             }
             int taken = 1;
             while (taken < length && i + taken < to) {
@@ -90,12 +87,13 @@ final class HitLineBytes {
                 low = 0x80;
                 high = 0xBF;
             }
-            if (taken == length) {
-                out.write(bytes, i, length);
-            } else {
-                out.write(REPLACEMENT, 0, REPLACEMENT.length);
+            if (taken != length) {
+                out.append(bytes, run, i - run);
+                out.append(REPLACEMENT, 0, REPLACEMENT.length);
+                run = i + taken;
             }
             i += taken;
         }
+        out.append(bytes, run, to - run);
     }
 }
