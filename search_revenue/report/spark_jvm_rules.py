@@ -29,7 +29,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from search_revenue.errors import SearchRevenueError
-from search_revenue.report.hit_rows import HitColumns
+from search_revenue.report.hit_rows import MAX_HIT_TIME_DIGITS, HitColumns
+from search_revenue.report.purchases import EVENT_SEPARATOR, FIELD_WHITESPACE, PURCHASE_EVENT
 
 # Where the jar lies in this package (built there by `make jar`), and so in the wheel.
 JAR_RESOURCE: Final = ("jvm", "hit-lines.jar")
@@ -73,17 +74,18 @@ def register_hit_line_functions(
 ) -> HitLineFunctions:
     """Register the JVM functions for one file's columns and engine labels in the session.
 
-    Names carry the configuration, so runs with other columns or engines never share a function.
+    Names carry the configuration, so runs with other columns, engines or rule constants never
+    share a function.
 
     Raises:
         SearchRevenueError: the package's jar is missing (a source checkout needs `make jar`).
     """
     labels = sorted(engines)
-    labels_tag = zlib.crc32("\n".join(labels).encode()) & 0xFFFFFFFF
+    # The rules' own constants, so the Java form cannot drift from the Python one.
+    rule_constants = (MAX_HIT_TIME_DIGITS, PURCHASE_EVENT, EVENT_SEPARATOR, FIELD_WHITESPACE)
+    tag = zlib.crc32(repr((labels, rule_constants)).encode()) & 0xFFFFFFFF
     functions = HitLineFunctions(
-        classify_name=(
-            f"search_revenue_classify_{columns.hit_time_gmt}_{columns.event_list}_{columns.referrer}_{labels_tag:08x}"
-        ),
+        classify_name=f"search_revenue_classify_{columns.hit_time_gmt}_{columns.event_list}_{columns.referrer}_{tag:08x}",
         visitor_key_name=f"search_revenue_visitor_key_{columns.ip}_{columns.user_agent}",
     )
     gateway = spark.sparkContext._gateway
@@ -93,7 +95,14 @@ def register_hit_line_functions(
     for index, label in enumerate(labels):
         java_labels[index] = label
     classify = _new_java_object(
-        gateway, loader, "ClassifyHitLine", columns.hit_time_gmt, columns.event_list, columns.referrer, java_labels
+        gateway,
+        loader,
+        "ClassifyHitLine",
+        columns.hit_time_gmt,
+        columns.event_list,
+        columns.referrer,
+        java_labels,
+        *rule_constants,
     )
     visitor_key = _new_java_object(gateway, loader, "VisitorKey", columns.ip, columns.user_agent)
     registry = spark._jsparkSession.udf()

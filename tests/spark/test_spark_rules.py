@@ -85,6 +85,18 @@ def test_jvm_purchase_agrees(spark: SparkSession, jvm_rules: HitLineFunctions) -
     assert [row.hit.is_purchase for row in rows] == [is_purchase(value) for value in EVENT_LISTS]
 
 
+def test_jvm_rules_take_their_constants_from_the_python_rules(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Were a constant written again in Java, changing it in Python would change nothing there.
+    monkeypatch.setattr("search_revenue.report.spark_jvm_rules.PURCHASE_EVENT", "9")
+    monkeypatch.setattr("search_revenue.report.spark_jvm_rules.EVENT_SEPARATOR", ";")
+    monkeypatch.setattr("search_revenue.report.spark_jvm_rules.MAX_HIT_TIME_DIGITS", 2)
+    changed = register_hit_line_functions(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
+    rows = _classified(spark, changed, [_line(hit_time="12", last="1; 9 "), _line(hit_time="123", last="1,9")])
+    assert [(row.hit.hit_time, row.hit.is_purchase) for row in rows] == [(12, True), (None, False)]
+
+
 def test_jvm_field_count_counts_tabs_of_any_bytes(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
     lines = [b"", b"a", b"\t", b"1\t\xff\xfe\t\xed\xa0\x80\t", _line(), _line() + b"\textra"]
     rows = _classified(spark, jvm_rules, lines)

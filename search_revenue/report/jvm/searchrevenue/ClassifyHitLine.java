@@ -11,29 +11,58 @@ import org.apache.spark.sql.api.java.UDF1;
  * field count (R1/R2), hit time (R2), purchase (R5) and the search pre-test (R4).
  *
  * <p>Returns struct(field_count int, hit_time long, is_purchase boolean, could_be_search boolean);
- * hit_time is null when the field is not a non-negative integer of at most 18 digits after
- * leading zeros. Each test mirrors a Python rule (hit_rows.is_hit_time, purchases.is_purchase,
- * the pre-test of referrers.parse_search_referrer) and is checked against it by the tests.
+ * hit_time is null when the field is not a non-negative integer of at most maxHitTimeDigits
+ * digits after leading zeros. Each test mirrors a Python rule (hit_rows.is_hit_time,
+ * purchases.is_purchase, the pre-test of referrers.parse_search_referrer), takes that rule's
+ * constants from Python through the constructor, and is checked against it by the tests.
  */
 public final class ClassifyHitLine implements UDF1<byte[], Row> {
     private static final long serialVersionUID = 1L;
-    private static final int MAX_HIT_TIME_DIGITS = 18;
     private final int hitTime;
     private final int eventList;
     private final int referrer;
     private final byte[][] engineLabels;
     private final int lastField;
+    private final int maxHitTimeDigits;
+    private final byte[] purchaseEvent;
+    private final byte eventSeparator;
+    private final boolean[] isFieldWhitespace = new boolean[128];
 
-    /** engineLabels: the engines' lower-case ASCII labels (RuleSettings checks them). */
-    public ClassifyHitLine(int hitTime, int eventList, int referrer, String[] engineLabels) {
+    /**
+     * Field indexes from the header; engineLabels: the engines' lower-case ASCII labels
+     * (RuleSettings checks them); the rest are hit_rows.MAX_HIT_TIME_DIGITS and
+     * purchases.PURCHASE_EVENT, EVENT_SEPARATOR and FIELD_WHITESPACE, all ASCII.
+     */
+    public ClassifyHitLine(
+            int hitTime, int eventList, int referrer, String[] engineLabels,
+            int maxHitTimeDigits, String purchaseEvent, String eventSeparator, String fieldWhitespace) {
         this.hitTime = hitTime;
         this.eventList = eventList;
         this.referrer = referrer;
         this.lastField = Math.max(hitTime, Math.max(eventList, referrer));
         this.engineLabels = new byte[engineLabels.length][];
         for (int i = 0; i < engineLabels.length; i++) {
-            this.engineLabels[i] = engineLabels[i].toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
+            this.engineLabels[i] = ascii(engineLabels[i].toLowerCase(Locale.ROOT));
         }
+        this.maxHitTimeDigits = maxHitTimeDigits;
+        this.purchaseEvent = ascii(purchaseEvent);
+        byte[] separator = ascii(eventSeparator);
+        if (separator.length != 1) {
+            throw new IllegalArgumentException("the event separator must be one character");
+        }
+        this.eventSeparator = separator[0];
+        for (byte b : ascii(fieldWhitespace)) {
+            this.isFieldWhitespace[b] = true;
+        }
+    }
+
+    private static byte[] ascii(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) >= 0x80) {
+                throw new IllegalArgumentException("not ASCII: " + text);
+            }
+        }
+        return text.getBytes(StandardCharsets.US_ASCII);
     }
 
     @Override
@@ -64,8 +93,8 @@ public final class ClassifyHitLine implements UDF1<byte[], Row> {
         return index + 1 < known ? starts[index + 1] - 1 : HitLineBytes.fieldEnd(line, starts[index]);
     }
 
-    /** hit_rows.is_hit_time and its value: ASCII digits only, at most 18 after leading zeros. */
-    static Long hitTimeOf(byte[] line, int start, int end) {
+    /** hit_rows.is_hit_time and its value: ASCII digits only, at most maxHitTimeDigits after leading zeros. */
+    Long hitTimeOf(byte[] line, int start, int end) {
         if (end == start) {
             return null;
         }
@@ -78,7 +107,7 @@ public final class ClassifyHitLine implements UDF1<byte[], Row> {
             }
             if (significant > 0 || digit != 0) {
                 significant++;
-                if (significant > MAX_HIT_TIME_DIGITS) {
+                if (significant > maxHitTimeDigits) {
                     return null;
                 }
                 value = value * 10 + digit;
@@ -87,11 +116,11 @@ public final class ClassifyHitLine implements UDF1<byte[], Row> {
         return value;
     }
 
-    /** purchases.is_purchase: an item "1" between commas, trimmed of ASCII white space. */
-    static boolean isPurchase(byte[] line, int start, int end) {
+    /** purchases.is_purchase: an item equal to the purchase event between separators, once trimmed. */
+    boolean isPurchase(byte[] line, int start, int end) {
         int itemStart = start;
         while (itemStart <= end) {
-            int comma = HitLineBytes.indexOf(line, (byte) ',', itemStart, end);
+            int comma = HitLineBytes.indexOf(line, eventSeparator, itemStart, end);
             int itemEnd = comma < 0 ? end : comma;
             int from = itemStart;
             int to = itemEnd;
@@ -101,7 +130,7 @@ public final class ClassifyHitLine implements UDF1<byte[], Row> {
             while (to > from && isFieldWhitespace(line[to - 1])) {
                 to--;
             }
-            if (to - from == 1 && line[from] == '1') {
+            if (to - from == purchaseEvent.length && regionEquals(line, from, purchaseEvent)) {
                 return true;
             }
             if (comma < 0) {
@@ -162,8 +191,16 @@ public final class ClassifyHitLine implements UDF1<byte[], Row> {
         return false;
     }
 
-    private static boolean isFieldWhitespace(byte b) {
-        // purchases.FIELD_WHITESPACE: space, tab, LF, CR, FF, VT.
-        return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == 0x0B;
+    private boolean isFieldWhitespace(byte b) {
+        return b >= 0 && isFieldWhitespace[b];
+    }
+
+    private static boolean regionEquals(byte[] bytes, int from, byte[] part) {
+        for (int j = 0; j < part.length; j++) {
+            if (bytes[from + j] != part[j]) {
+                return false;
+            }
+        }
+        return true;
     }
 }
