@@ -21,7 +21,7 @@ def _deps() -> tuple[AlertConfig, Any, Any]:
     return AlertConfig.from_env(os.environ), boto3.client("glue"), boto3.client("sns")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Publish one alert for a failed Glue run started outside the run ledger; ignore any other event."""
     config, glue, sns = _deps()

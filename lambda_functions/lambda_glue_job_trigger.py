@@ -26,7 +26,7 @@ def _deps() -> tuple[TriggerConfig, Any, Any, Any, Ledger]:
     return config, boto3.client("glue"), boto3.client("s3"), boto3.client("sns"), ledger
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Start one Glue run per settled data file; hand back (batchItemFailures) messages not settled yet.
 

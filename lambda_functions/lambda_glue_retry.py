@@ -26,7 +26,7 @@ def _deps() -> tuple[LedgerConfig, Any, Any, Ledger]:
     return config, boto3.client("glue"), boto3.client("sns"), ledger
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """One pass of the retry path; an alert for each input given up."""
     config, glue, sns, ledger = _deps()
@@ -38,6 +38,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         reconciled_alert = alert_for_outcome(outcome, config.glue_job_name, config.max_attempts, config.region)
         if reconciled_alert is not None:
             sns.publish(TopicArn=config.topic_arn, Subject=reconciled_alert.subject, Message=reconciled_alert.body)
+    for pk, run_id in report.started.items():
+        logger.info("glue run started", extra={"input_key": pk, "run_id": run_id})
+    for pk, error in report.released.items():
+        logger.warning("glue run not started; left for the next pass", extra={"input_key": pk, "error": error})
     for item in report.gave_up:
         alert = alert_for_gave_up(item, config.glue_job_name, config.max_attempts)
         sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)

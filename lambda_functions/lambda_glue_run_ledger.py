@@ -24,7 +24,7 @@ def _deps() -> tuple[LedgerConfig, Any, Any, Ledger]:
     return config, boto3.client("glue"), boto3.client("sns"), Ledger(boto3.client("dynamodb"), config.ledger_table)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Record SUCCEEDED (with the report), FAILED or GAVE_UP (with the error); alert on a first failure or GAVE_UP."""
     config, glue, sns, ledger = _deps()

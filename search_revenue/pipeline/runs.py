@@ -6,7 +6,6 @@ start goes through the same claim -> start -> RUNNING or RECEIVED steps.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,8 +28,6 @@ from search_revenue.pipeline.ledger import (
     LedgerItem,
     backoff,
 )
-
-log = logging.getLogger(__name__)
 
 INPUT_URI_ARGUMENT: Final = "--input_uri"
 INPUT_VERSION_ARGUMENT: Final = "--input_version"
@@ -115,14 +112,11 @@ def start_claimed(
         if is_permanent_start_error(code, previous_error):
             if not ledger.give_up_start(obj, error, now):
                 return StartOutcome(STARTING, error=error)
-            log.error("glue refused the start for good; input given up", extra={"input_key": obj.key, "error": error})
             return StartOutcome(GAVE_UP, error=error)
         ledger.release(obj, error, now, now + backoff(1, retry_base))
-        log.warning("glue run not started; left for the retry path", extra={"input_key": obj.key, "error": error})
         return StartOutcome(RECEIVED, error=error)
     run_id = str(response["JobRunId"])
     ledger.mark_running(obj, run_id, now)
-    log.info("glue run started", extra={"run_id": run_id, "input_key": obj.key})
     return StartOutcome(RUNNING, run_id=run_id)
 
 
@@ -146,6 +140,7 @@ class RetryReport:
     """What one pass of the retry path did."""
 
     started: dict[str, str] = field(default_factory=dict)
+    released: dict[str, str] = field(default_factory=dict)  # input -> why Glue did not start it (for now)
     gave_up: list[LedgerItem] = field(default_factory=list)
     refused: list[RefusedStart] = field(default_factory=list)
     reconciled: list[RunOutcome] = field(default_factory=list)
@@ -182,6 +177,8 @@ def retry_due(glue: Any, ledger: Ledger, job_name: str, max_attempts: int, now: 
                                         previous_error=item.last_error)  # fmt: skip
                 if started.run_id:
                     report.started[item.pk] = started.run_id
+                elif started.status == RECEIVED:
+                    report.released[item.pk] = started.error or ""
                 elif started.status == GAVE_UP:
                     report.refused.append(RefusedStart(item.pk, item.sk, item.attempts, started.error or ""))
     return report
@@ -213,7 +210,6 @@ def reconcile_running(glue: Any, ledger: Ledger, job_name: str, max_attempts: in
         outcome = record_run_end(ledger, end, run | {"Arguments": arguments}, output_uri, now,
                                  max_attempts=max_attempts, retry_base=retry_base)  # fmt: skip
         if outcome is not None:
-            log.warning("run end reconciled from glue", extra={"run_id": item.glue_run_id, "input_key": item.pk})
             outcomes.append(outcome)
     return outcomes
 

@@ -8,7 +8,6 @@ or been replaced (it is recorded as superseded and starts nothing).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,8 +19,6 @@ from botocore.exceptions import ClientError
 from search_revenue.pipeline.config import TriggerConfig
 from search_revenue.pipeline.ledger import DELETED, GAVE_UP, InputObject, Ledger
 from search_revenue.pipeline.runs import RefusedStart, start_claimed
-
-log = logging.getLogger(__name__)
 
 OBJECT_CREATED_PREFIX: Final = "ObjectCreated:"
 Decision = Literal["started", "released", "gave_up", "duplicate", "ignored", "superseded", "unsettled"]
@@ -145,13 +142,11 @@ def handle_upload(
     if state == "superseded":
         successor = DELETED if current is None else (current.version_id or current.etag)
         ledger.record_superseded(obj, successor, now)
-        log.info("version superseded before it settled; no run", extra={"input_key": uploaded.key})
         return TriggerOutcome(uploaded.key, "superseded")
     if state == "unsettled":
         return TriggerOutcome(uploaded.key, "unsettled")
     if not ledger.claim_new(obj, now.date(), now):
         ledger.note_version(obj)
-        log.info("duplicate upload; no new run", extra={"input_key": uploaded.key})
         return TriggerOutcome(uploaded.key, "duplicate")
     started = start_claimed(glue, ledger, config.glue_job_name, obj, now.date().isoformat(), now, config.retry_base)
     if started.run_id:

@@ -6,7 +6,9 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -157,18 +159,28 @@ def via_queue(*notifications: dict[str, Any]) -> dict[str, Any]:
 
 
 TriggerLogs = Callable[[], list[dict[str, Any]]]
+FunctionLogs = TriggerLogs
+
+
+@contextmanager
+def function_logs(module: ModuleType) -> Iterator[FunctionLogs]:
+    """A handler module's JSON log lines, parsed (what its CloudWatch log group would hold)."""
+    buffer = io.StringIO()
+    handler = module.logger.registered_handler
+    previous = handler.setStream(buffer)
+    try:
+        yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    finally:
+        handler.setStream(previous)
 
 
 @pytest.fixture
 def trigger_logs() -> Iterator[TriggerLogs]:
-    """The trigger handler's JSON log lines, parsed (what CloudWatch Logs would hold)."""
+    """The trigger handler's JSON log lines, parsed."""
     import lambda_glue_job_trigger as trigger
 
-    buffer = io.StringIO()
-    handler = trigger.logger.registered_handler
-    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
-    handler.setStream(previous)  # type: ignore[attr-defined]
+    with function_logs(trigger) as lines:
+        yield lines
 
 
 def decisions(lines: list[dict[str, Any]]) -> dict[str, str]:

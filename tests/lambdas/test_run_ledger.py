@@ -4,6 +4,7 @@ outcome, giving up, redrive."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -24,7 +25,15 @@ from search_revenue.pipeline.ledger import (
     LedgerItem,
 )
 from search_revenue.pipeline.runs import redrive, retry_due, start_claimed
-from tests.lambdas.conftest import JOB_NAME, LEDGER_TABLE, LambdaContext, load_event, upload_event, via_queue
+from tests.lambdas.conftest import (
+    JOB_NAME,
+    LEDGER_TABLE,
+    LambdaContext,
+    function_logs,
+    load_event,
+    upload_event,
+    via_queue,
+)
 
 KEY = "s3://inbound-bucket/hit_data.tsv"
 OUTPUT_URI = "s3://outbound-bucket/outbound"
@@ -295,3 +304,48 @@ def test_retry_path_gives_up_at_once_on_a_start_refused_for_good_and_alerts_once
     assert "Runs before: 0" in alert["Message"]
     assert retry.handler({}, lambda_context)["gave_up"] == []
     assert _alerts(alert_inbox) == []
+
+
+def _due_input() -> InputObject:
+    """An input the retry path should start now: released by an earlier busy start, its backoff over."""
+    obj = InputObject("inbound-bucket", "hit_data.tsv", "e1", "v1")
+    now = datetime.now(UTC)
+    _ledger().claim_new(obj, now.date(), now)
+    _ledger().release(obj, "ConcurrentRunsExceededException: busy", now, now - timedelta(seconds=1))
+    return obj
+
+
+@pytest.mark.usefixtures("runs_stay_running")
+def test_the_retry_path_logs_each_start_once_with_its_key_and_run_id(
+    lambda_context: LambdaContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    from moto.moto_api import state_manager
+
+    # The handler writes each outcome once, as JSON with the input key; the control plane returns
+    # outcomes and logs nothing (in Lambda its records would bypass the handler's JSON stream).
+    caplog.set_level(logging.DEBUG, logger="search_revenue")
+    glue = boto3.client("glue")
+    obj = _due_input()
+    for _ in range(2):  # MaxConcurrentRuns is 2: the next start is refused for now
+        glue.start_job_run(JobName=JOB_NAME)
+    with function_logs(retry) as lines:
+        retry.handler({}, lambda_context)
+        [released] = [line for line in lines() if line.get("input_key") == KEY]
+        assert (released["level"], released["message"]) == ("WARNING", "glue run not started; left for the next pass")
+        assert released["error"].startswith("ConcurrentRunsExceededException")
+        now = datetime.now(UTC)
+        assert _ledger().claim(_item(), now)  # due again at once, as after its backoff
+        _ledger().release(obj, "ConcurrentRunsExceededException: busy", now, now - timedelta(seconds=1))
+        state_manager.unset_transition(model_name="glue::job_run")  # the blocking runs finish
+        started = retry.handler({}, lambda_context)["started"]
+        [line] = [line for line in lines() if line.get("input_key") == KEY and line["level"] == "INFO"]
+    assert (line["message"], line["run_id"]) == ("glue run started", started[KEY])
+    assert [record.name for record in caplog.records if record.name.startswith("search_revenue")] == []
+
+
+def test_keys_appended_in_an_earlier_invocation_do_not_reach_the_next(lambda_context: LambdaContext) -> None:
+    retry.logger.append_keys(input_key="stale.tsv")  # as a warm container's previous invocation could leave
+    with function_logs(retry) as lines:
+        retry.handler({}, lambda_context)
+        [done] = [line for line in lines() if line["message"] == "retry pass done"]
+    assert "input_key" not in done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,6 +155,19 @@ def test_same_event_twice_starts_one_run(
     assert list(started_runs(first)) == ["hit_data.tsv"]
     assert (started_runs(second), decisions(second)) == ({}, {"hit_data.tsv": "duplicate"})
     assert len(boto3.client("glue").get_job_runs(JobName=JOB_NAME)["JobRuns"]) == 1
+
+
+def test_each_upload_is_logged_once_by_the_handler_and_never_by_the_control_plane(
+    glue_job: str, lambda_context: LambdaContext, trigger_logs: TriggerLogs, caplog: pytest.LogCaptureFixture
+) -> None:
+    # In Lambda a record of the package's own loggers bypasses the handler's JSON stream (plain text,
+    # no keys, nothing below WARNING): the control plane returns outcomes and the handler logs them.
+    caplog.set_level(logging.DEBUG, logger="search_revenue")
+    event = via_queue(upload_event())
+    for _ in range(2):  # started, then duplicate
+        _, lines = _handle(event, lambda_context, trigger_logs)
+        assert [line["input_key"] for line in lines] == ["hit_data.tsv"]
+    assert [record.name for record in caplog.records if record.name.startswith("search_revenue")] == []
 
 
 def test_twenty_concurrent_duplicates_start_one_run(
