@@ -12,6 +12,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.alerts import alert_for_refused_start
+from search_revenue.pipeline.announcements import publish_held
 from search_revenue.pipeline.config import TriggerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.triggers import batch_response, handle_upload, s3_events_from_sqs, uploaded_objects
@@ -54,7 +55,8 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
             elif outcome.refused:
                 # GAVE_UP was this call's transition, so this call announces it (as the retry path does).
                 alert = alert_for_refused_start(outcome.refused, config.glue_job_name)
-                sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
+                refused = outcome.refused
+                publish_held(sns, config.topic_arn, ledger, refused.pk, refused.sk, alert, datetime.now(UTC))
                 logger.error("glue refused the start for good; input given up", extra=decided)
             elif outcome.decision == "unsettled":
                 unsettled.append(message_id)

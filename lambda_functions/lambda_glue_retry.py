@@ -12,6 +12,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.alerts import alert_for_gave_up, alert_for_outcome, alert_for_refused_start
+from search_revenue.pipeline.announcements import publish_held, send_held_alerts
 from search_revenue.pipeline.config import LedgerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import retry_due
@@ -30,27 +31,31 @@ def _deps() -> tuple[LedgerConfig, Any, Any, Ledger]:
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """One pass of the retry path; an alert for each input given up."""
     config, glue, sns, ledger = _deps()
-    report = retry_due(glue, ledger, config.glue_job_name, config.max_attempts, datetime.now(UTC),
+    now = datetime.now(UTC)
+    report = retry_due(glue, ledger, config.glue_job_name, config.max_attempts, now,
                        retry_base=config.retry_base, reconcile_after=config.reconcile_after,
                        output_uri=config.output_uri)  # fmt: skip
     for outcome in report.reconciled:
         logger.warning("lost run end reconciled", extra={"input_key": outcome.pk, "status": outcome.status})
         reconciled_alert = alert_for_outcome(outcome, config.glue_job_name, config.max_attempts, config.region)
         if reconciled_alert is not None:
-            sns.publish(TopicArn=config.topic_arn, Subject=reconciled_alert.subject, Message=reconciled_alert.body)
+            publish_held(sns, config.topic_arn, ledger, outcome.pk, outcome.sk, reconciled_alert, now)
     for pk, run_id in report.started.items():
         logger.info("glue run started", extra={"input_key": pk, "run_id": run_id})
     for pk, error in report.released.items():
         logger.warning("glue run not started; left for the next pass", extra={"input_key": pk, "error": error})
     for item in report.gave_up:
         alert = alert_for_gave_up(item, config.glue_job_name, config.max_attempts)
-        sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
+        publish_held(sns, config.topic_arn, ledger, item.pk, item.sk, alert, now)
         logger.warning("gave up on an input", extra={"input_key": item.pk, "attempts": item.attempts})
     for refused in report.refused:
         alert = alert_for_refused_start(refused, config.glue_job_name)
-        sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)
+        publish_held(sns, config.topic_arn, ledger, refused.pk, refused.sk, alert, now)
         logger.error("glue refused the start for good; input given up", extra={"input_key": refused.pk,
                                                                                "error": refused.error})  # fmt: skip
+    for held in send_held_alerts(sns, config.topic_arn, ledger, now):
+        logger.warning("held alert sent (its first publish failed)", extra={"input_key": held.pk,
+                                                                            "message_id": held.message_id})  # fmt: skip
     logger.info("retry pass done", extra={"started": len(report.started), "waiting": report.still_waiting})
     gave_up = [item.pk for item in report.gave_up] + [refused.pk for refused in report.refused]
     return {"started": report.started, "gave_up": gave_up,

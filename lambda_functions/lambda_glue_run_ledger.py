@@ -11,6 +11,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.alerts import alert_for_outcome
+from search_revenue.pipeline.announcements import publish_held
 from search_revenue.pipeline.config import LedgerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import END_STATES, record_run_end
@@ -40,7 +41,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     logger.info("ledger updated" if outcome else "no ledger change", extra={"state": detail.get("state")})
     alert = alert_for_outcome(outcome, config.glue_job_name, config.max_attempts, config.region) if outcome else None
     published = None
-    if alert is not None:
-        published = sns.publish(TopicArn=config.topic_arn, Subject=alert.subject, Message=alert.body)["MessageId"]
+    if alert is not None and outcome is not None:
+        published = publish_held(sns, config.topic_arn, ledger, outcome.pk, outcome.sk, alert, datetime.now(UTC))
         logger.info("alert published", extra={"message_id": published, "status": outcome.status if outcome else None})
     return {"recorded": outcome is not None, "status": outcome.status if outcome else None, "published": published}

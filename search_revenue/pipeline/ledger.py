@@ -12,6 +12,9 @@ is a conditional write, so of any number of concurrent callers exactly one wins 
 A version that was replaced before it settled never gets a content item: it is recorded as its own
 item (`sk` = version#<id>, status SUPERSEDED, `superseded_by` its successor), so the history of a
 key shows every version the pipeline saw, including those it rightly did not run.
+
+An alert that follows a transition is held on the item (`alert_subject`, `alert_body`,
+`alert_held_at`) until SNS has accepted it, so a failed publish leaves it for the retry path.
 """
 
 from __future__ import annotations
@@ -68,6 +71,15 @@ class InputObject:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldAlert:
+    """An alert SNS has not accepted yet, kept on its item."""
+
+    subject: str
+    body: str
+    held_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerItem:
     """One item as read back."""
 
@@ -85,6 +97,7 @@ class LedgerItem:
     superseded_by: str | None = None
     versions_seen: tuple[str, ...] = ()
     received_at: str | None = None
+    held_alert: HeldAlert | None = None
 
     @property
     def input(self) -> InputObject:
@@ -103,6 +116,8 @@ class LedgerItem:
             output_key=values.get("output_key"), last_error=values.get("last_error"),
             superseded_by=values.get("superseded_by"), versions_seen=tuple(sorted(values.get("versions_seen", ()))),
             received_at=values.get("received_at"),
+            held_alert=HeldAlert(values["alert_subject"], values["alert_body"], values["alert_held_at"])
+            if "alert_held_at" in values else None,
         )  # fmt: skip
 
 
@@ -204,6 +219,31 @@ class Ledger:
         return self._update(item.pk, item.sk, now, "SET #status = :to, attempts = :zero, next_attempt_at = :now",
                             expected=(item.status, item.updated_at),
                             values={":to": RECEIVED, ":zero": 0, ":now": _iso(now)})  # fmt: skip
+
+    def hold_alert(self, pk: str, sk: str, subject: str, body: str, now: datetime) -> str:
+        """Keep an alert on its item until `alert_sent`; returns the hold's time. Status and
+        updated_at are left alone: claims compare them."""
+        held_at = _iso(now)
+        self._dynamodb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                   UpdateExpression="SET alert_subject = :s, alert_body = :b, alert_held_at = :at",
+                                   ConditionExpression="attribute_exists(pk)",
+                                   ExpressionAttributeValues={":s": {"S": subject}, ":b": {"S": body},
+                                                              ":at": {"S": held_at}})  # fmt: skip
+        return held_at
+
+    def alert_sent(self, pk: str, sk: str, held_at: str) -> bool:
+        """SNS accepted the alert held at `held_at`: drop it; False when another hold replaced it."""
+        return self._conditional(self._dynamodb.update_item, TableName=self._table,
+                                 Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                 UpdateExpression="REMOVE alert_subject, alert_body, alert_held_at",
+                                 ConditionExpression="alert_held_at = :at",
+                                 ExpressionAttributeValues={":at": {"S": held_at}})  # fmt: skip
+
+    def held_alerts(self, held_before: datetime) -> list[LedgerItem]:
+        """Items whose alert SNS has not accepted, held before `held_before` (any status an alert follows)."""
+        cutoff = _iso(held_before)
+        return [item for status in (FAILED, GAVE_UP, RECEIVED, STARTING, RUNNING) for item in self.with_status(status)
+                if item.held_alert is not None and item.held_alert.held_at <= cutoff]  # fmt: skip
 
     def with_status(self, status: str) -> Iterator[LedgerItem]:
         """Every item in one status (the status index)."""

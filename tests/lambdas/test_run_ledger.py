@@ -12,8 +12,10 @@ import lambda_glue_job_trigger as trigger
 import lambda_glue_retry as retry
 import lambda_glue_run_ledger as tracker
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from search_revenue.pipeline.announcements import ALERT_GRACE, send_held_alerts
 from search_revenue.pipeline.ledger import (
     FAILED,
     GAVE_UP,
@@ -349,3 +351,59 @@ def test_keys_appended_in_an_earlier_invocation_do_not_reach_the_next(lambda_con
         retry.handler({}, lambda_context)
         [done] = [line for line in lines() if line["message"] == "retry pass done"]
     assert "input_key" not in done
+
+
+def _refused_publish(sns: object) -> Stubber:
+    """The next SNS publish fails, as under throttling or while the topic's KMS key is unavailable."""
+    stub = Stubber(sns)
+    stub.add_client_error("publish", service_error_code="Throttling", http_status_code=400)
+    return stub
+
+
+def test_an_alert_whose_publish_fails_is_held_and_sent_once_by_the_retry_path(
+    lambda_context: LambdaContext, alert_inbox: str, alert_topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GLUE_JOB_NAME", "no-such-job")  # Glue refuses the start for good: GAVE_UP + alert
+    for module in (trigger, retry):
+        module._deps.cache_clear()
+    event = via_queue(upload_event())
+    with _refused_publish(trigger._deps()[3]), pytest.raises(ClientError):
+        trigger.handler(event, lambda_context)
+    assert trigger.handler(event, lambda_context) == {"batchItemFailures": []}  # the queue's redelivery
+    held = _item().held_alert
+    assert (_item().status, _alerts(alert_inbox)) == (GAVE_UP, [])  # recorded, nothing published yet
+    assert held is not None
+    assert held.subject == "Search keyword job GAVE UP: hit_data.tsv"
+    retry.handler({}, lambda_context)
+    assert (_alerts(alert_inbox), _item().held_alert) == ([], held)  # within the grace time: its publisher's turn
+    # Later (held before the grace time): the retry pass sends it once and drops it.
+    _ledger().hold_alert(KEY, _item().sk, held.subject, held.body, datetime.now(UTC) - ALERT_GRACE)
+    retry.handler({}, lambda_context)
+    [alert] = _alerts(alert_inbox)
+    assert (alert["Subject"], alert["Message"]) == (held.subject, held.body)
+    assert _item().held_alert is None
+    retry.handler({}, lambda_context)
+    assert _alerts(alert_inbox) == []
+
+
+def test_a_run_end_alert_whose_publish_fails_is_not_lost_when_the_event_is_retried(
+    lambda_context: LambdaContext, alert_inbox: str, alert_topic: str
+) -> None:
+    run_id = _start(lambda_context)
+    event = _end_event(run_id, "FAILED", "boom")
+    with _refused_publish(tracker._deps()[2]), pytest.raises(ClientError):
+        tracker.handler(event, lambda_context)
+    assert tracker.handler(event, lambda_context)["published"] is None  # Lambda's retry: already recorded
+    assert (_item().status, _alerts(alert_inbox)) == (FAILED, [])
+    sent = send_held_alerts(boto3.client("sns"), alert_topic, _ledger(), datetime.now(UTC) + ALERT_GRACE)
+    assert [held.pk for held in sent] == [KEY]
+    [alert] = _alerts(alert_inbox)
+    assert alert["Subject"] == "Search keyword job FAILED, will retry: hit_data.tsv"
+    assert send_held_alerts(boto3.client("sns"), alert_topic, _ledger(), datetime.now(UTC) + ALERT_GRACE) == []
+
+
+def test_a_published_alert_is_not_held(lambda_context: LambdaContext, alert_inbox: str) -> None:
+    run_id = _start(lambda_context)
+    assert tracker.handler(_end_event(run_id, "FAILED", "boom"), lambda_context)["published"] is not None
+    assert len(_alerts(alert_inbox)) == 1
+    assert _item().held_alert is None
