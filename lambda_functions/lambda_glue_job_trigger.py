@@ -12,7 +12,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.alerts import alert_for_refused_start
-from search_revenue.pipeline.announcements import publish_held
+from search_revenue.pipeline.announcements import Announcement, announce, log_unpublished
 from search_revenue.pipeline.config import TriggerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.triggers import batch_response, handle_upload, s3_events_from_sqs, uploaded_objects
@@ -54,10 +54,12 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
                 logger.warning("glue run not started; the retry path will start it", extra=decided)
             elif outcome.refused:
                 # GAVE_UP was this call's transition, so this call announces it (as the retry path does).
-                alert = alert_for_refused_start(outcome.refused, config.glue_job_name)
                 refused = outcome.refused
-                publish_held(sns, config.topic_arn, ledger, refused.pk, refused.sk, alert, datetime.now(UTC))
+                alert = Announcement(refused.pk, refused.sk, alert_for_refused_start(refused, config.glue_job_name))
                 logger.error("glue refused the start for good; input given up", extra=decided)
+                announced = announce(sns, config.topic_arn, ledger, [alert], datetime.now(UTC))
+                log_unpublished(logger, announced)
+                announced.raise_if_failed()
             elif outcome.decision == "unsettled":
                 unsettled.append(message_id)
                 logger.info("not settled yet; the queue delivers it again", extra=decided)

@@ -11,7 +11,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.alerts import alert_for_outcome
-from search_revenue.pipeline.announcements import publish_held
+from search_revenue.pipeline.announcements import Announcement, announce, log_unpublished
 from search_revenue.pipeline.config import LedgerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.runs import END_STATES, record_run_end
@@ -42,6 +42,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     alert = alert_for_outcome(outcome, config.glue_job_name, config.max_attempts, config.region) if outcome else None
     published = None
     if alert is not None and outcome is not None:
-        published = publish_held(sns, config.topic_arn, ledger, outcome.pk, outcome.sk, alert, datetime.now(UTC))
-        logger.info("alert published", extra={"message_id": published, "status": outcome.status if outcome else None})
+        announced = announce(sns, config.topic_arn, ledger, [Announcement(outcome.pk, outcome.sk, alert)],
+                             datetime.now(UTC))  # fmt: skip
+        log_unpublished(logger, announced)
+        announced.raise_if_failed()
+        published = announced.published[outcome.pk]
+        logger.info("alert published", extra={"message_id": published, "status": outcome.status})
     return {"recorded": outcome is not None, "status": outcome.status if outcome else None, "published": published}

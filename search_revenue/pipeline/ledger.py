@@ -19,15 +19,12 @@ An alert that follows a transition is held on the item (`alert_subject`, `alert_
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
-
-log = logging.getLogger(__name__)
 
 RECEIVED: Final = "RECEIVED"
 STARTING: Final = "STARTING"

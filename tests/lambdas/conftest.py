@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -191,3 +192,21 @@ def decisions(lines: list[dict[str, Any]]) -> dict[str, str]:
 def started_runs(lines: list[dict[str, Any]]) -> dict[str, str]:
     """Key -> Glue run id, for the uploads the trigger's log lines say it started."""
     return {line["input_key"]: line["run_id"] for line in lines if line.get("decision") == "started"}
+
+
+@pytest.fixture
+def package_records() -> Iterator[list[logging.LogRecord]]:
+    """Every record the package's own loggers emit, whatever another test did to propagation."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    package = logging.getLogger("search_revenue")
+    keep, level = Keep(logging.DEBUG), package.level
+    package.addHandler(keep)
+    package.setLevel(logging.DEBUG)
+    yield records
+    package.removeHandler(keep)
+    package.setLevel(level)

@@ -12,10 +12,9 @@ import lambda_glue_job_trigger as trigger
 import lambda_glue_retry as retry
 import lambda_glue_run_ledger as tracker
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from search_revenue.pipeline.announcements import ALERT_GRACE, send_held_alerts
+from search_revenue.pipeline.announcements import ALERT_GRACE, AlertNotPublishedError, send_held_alerts
 from search_revenue.pipeline.ledger import (
     FAILED,
     GAVE_UP,
@@ -319,13 +318,12 @@ def _due_input() -> InputObject:
 
 @pytest.mark.usefixtures("runs_stay_running")
 def test_the_retry_path_logs_each_start_once_with_its_key_and_run_id(
-    lambda_context: LambdaContext, caplog: pytest.LogCaptureFixture
+    lambda_context: LambdaContext, package_records: list[logging.LogRecord]
 ) -> None:
     from moto.moto_api import state_manager
 
     # The handler writes each outcome once, as JSON with the input key; the control plane returns
     # outcomes and logs nothing (in Lambda its records would bypass the handler's JSON stream).
-    caplog.set_level(logging.DEBUG, logger="search_revenue")
     glue = boto3.client("glue")
     obj = _due_input()
     for _ in range(2):  # MaxConcurrentRuns is 2: the next start is refused for now
@@ -342,7 +340,7 @@ def test_the_retry_path_logs_each_start_once_with_its_key_and_run_id(
         started = retry.handler({}, lambda_context)["started"]
         [line] = [line for line in lines() if line.get("input_key") == KEY and line["level"] == "INFO"]
     assert (line["message"], line["run_id"]) == ("glue run started", started[KEY])
-    assert [record.name for record in caplog.records if record.name.startswith("search_revenue")] == []
+    assert [record.name for record in package_records] == []
 
 
 def test_keys_appended_in_an_earlier_invocation_do_not_reach_the_next(lambda_context: LambdaContext) -> None:
@@ -367,7 +365,7 @@ def test_an_alert_whose_publish_fails_is_held_and_sent_once_by_the_retry_path(
     for module in (trigger, retry):
         module._deps.cache_clear()
     event = via_queue(upload_event())
-    with _refused_publish(trigger._deps()[3]), pytest.raises(ClientError):
+    with _refused_publish(trigger._deps()[3]), pytest.raises(AlertNotPublishedError):
         trigger.handler(event, lambda_context)
     assert trigger.handler(event, lambda_context) == {"batchItemFailures": []}  # the queue's redelivery
     held = _item().held_alert
@@ -391,15 +389,17 @@ def test_a_run_end_alert_whose_publish_fails_is_not_lost_when_the_event_is_retri
 ) -> None:
     run_id = _start(lambda_context)
     event = _end_event(run_id, "FAILED", "boom")
-    with _refused_publish(tracker._deps()[2]), pytest.raises(ClientError):
+    with _refused_publish(tracker._deps()[2]), pytest.raises(AlertNotPublishedError):
         tracker.handler(event, lambda_context)
     assert tracker.handler(event, lambda_context)["published"] is None  # Lambda's retry: already recorded
     assert (_item().status, _alerts(alert_inbox)) == (FAILED, [])
     sent = send_held_alerts(boto3.client("sns"), alert_topic, _ledger(), datetime.now(UTC) + ALERT_GRACE)
-    assert [held.pk for held in sent] == [KEY]
+    assert (list(sent.published), sent.failed) == ([KEY], {})
     [alert] = _alerts(alert_inbox)
     assert alert["Subject"] == "Search keyword job FAILED, will retry: hit_data.tsv"
-    assert send_held_alerts(boto3.client("sns"), alert_topic, _ledger(), datetime.now(UTC) + ALERT_GRACE) == []
+    assert (
+        send_held_alerts(boto3.client("sns"), alert_topic, _ledger(), datetime.now(UTC) + ALERT_GRACE).published == {}
+    )
 
 
 def test_a_published_alert_is_not_held(lambda_context: LambdaContext, alert_inbox: str) -> None:
@@ -407,3 +407,40 @@ def test_a_published_alert_is_not_held(lambda_context: LambdaContext, alert_inbo
     assert tracker.handler(_end_event(run_id, "FAILED", "boom"), lambda_context)["published"] is not None
     assert len(_alerts(alert_inbox)) == 1
     assert _item().held_alert is None
+
+
+def test_one_failed_publish_in_a_retry_pass_leaves_every_alert_of_the_pass_held_or_sent(
+    lambda_context: LambdaContext, alert_inbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    for key in ("a.tsv", "b.tsv"):  # two inputs due for a start that Glue will refuse for good
+        obj = InputObject("inbound-bucket", key, "e1", "v1")
+        _ledger().claim_new(obj, now.date(), now)
+        _ledger().release(obj, "ConcurrentRunsExceededException: busy", now, now - timedelta(seconds=1))
+    monkeypatch.setenv("GLUE_JOB_NAME", "no-such-job")
+    retry._deps.cache_clear()
+    with Stubber(retry._deps()[2]) as sns:  # the pass's first publish fails, its second succeeds
+        sns.add_client_error("publish", service_error_code="KMSThrottlingException", http_status_code=400)
+        sns.add_response("publish", {"MessageId": "second"})
+        with pytest.raises(AlertNotPublishedError) as refused:
+            retry.handler({}, lambda_context)
+        sns.assert_no_pending_responses()  # the other input's alert was published all the same
+    items = {key: _ledger().find(f"s3://inbound-bucket/{key}")[0] for key in ("a.tsv", "b.tsv")}
+    assert {item.status for item in items.values()} == {GAVE_UP}
+    [held_key] = [key for key, item in items.items() if item.held_alert is not None]
+    assert f"s3://inbound-bucket/{held_key}" in str(refused.value)
+    held = items[held_key].held_alert
+    assert held is not None
+    _ledger().hold_alert(f"s3://inbound-bucket/{held_key}", "etag#e1", held.subject, held.body, now - ALERT_GRACE)
+    retry.handler({}, lambda_context)  # a later pass
+    [alert] = _alerts(alert_inbox)
+    assert alert["Subject"] == f"Search keyword job GAVE UP: {held_key}"
+
+
+def test_the_grace_time_outlasts_every_function_timeout() -> None:
+    from local_flow.templates import load_template
+
+    resources = load_template("cf_app_infra_stack_2.yml")["Resources"].values()
+    timeouts = [res["Properties"]["Timeout"] for res in resources if res["Type"] == "AWS::Lambda::Function"]
+    assert len(timeouts) == 4
+    assert max(timeouts) < ALERT_GRACE.total_seconds()
