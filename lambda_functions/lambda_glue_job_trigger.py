@@ -12,7 +12,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from search_revenue.pipeline.alerts import alert_for_refused_start
-from search_revenue.pipeline.announcements import Announcement, announce, log_unpublished
+from search_revenue.pipeline.announcements import Announcement, AnnounceReport, announce, log_unpublished
 from search_revenue.pipeline.config import TriggerConfig
 from search_revenue.pipeline.ledger import Ledger
 from search_revenue.pipeline.triggers import batch_response, handle_upload, s3_events_from_sqs, uploaded_objects
@@ -37,6 +37,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """
     config, glue, s3, sns, ledger = _deps()
     unsettled: list[str] = []
+    announced: list[AnnounceReport] = []
     for message_id, notification in s3_events_from_sqs(event):
         for uploaded in uploaded_objects(notification):
             logger.append_keys(input_key=uploaded.key, version_id=uploaded.version_id)
@@ -57,12 +58,15 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
                 refused = outcome.refused
                 alert = Announcement(refused.pk, refused.sk, alert_for_refused_start(refused, config.glue_job_name))
                 logger.error("glue refused the start for good; input given up", extra=decided)
-                announced = announce(sns, config.topic_arn, ledger, [alert], datetime.now(UTC))
-                log_unpublished(logger, announced)
-                announced.raise_if_failed()
+                announced.append(announce(sns, config.topic_arn, ledger, [alert], datetime.now(UTC)))
+                log_unpublished(logger, announced[-1])
             elif outcome.decision == "unsettled":
                 unsettled.append(message_id)
                 logger.info("not settled yet; the queue delivers it again", extra=decided)
             else:
                 logger.info(f"no run: {outcome.decision}", extra=decided)
+    # After every upload of the batch: a refused publish (its alert held for the retry path) must
+    # not hold back the uploads after it.
+    for report in announced:
+        report.raise_if_failed()
     return batch_response(unsettled)

@@ -444,3 +444,20 @@ def test_the_grace_time_outlasts_every_function_timeout() -> None:
     timeouts = [res["Properties"]["Timeout"] for res in resources if res["Type"] == "AWS::Lambda::Function"]
     assert len(timeouts) == 4
     assert max(timeouts) < ALERT_GRACE.total_seconds()
+
+
+def test_a_refused_publish_in_the_trigger_does_not_hold_back_the_next_upload_of_the_batch(
+    lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GLUE_JOB_NAME", "no-such-job")  # each start refused for good: GAVE_UP + alert
+    trigger._deps.cache_clear()
+    batch = via_queue(upload_event(key="a.tsv"), upload_event(key="b.tsv"))
+    with Stubber(trigger._deps()[3]) as sns:
+        sns.add_client_error("publish", service_error_code="Throttling", http_status_code=400)
+        sns.add_response("publish", {"MessageId": "second"})
+        with pytest.raises(AlertNotPublishedError, match=r"a\.tsv"):
+            trigger.handler(batch, lambda_context)
+        sns.assert_no_pending_responses()  # b.tsv was handled and announced in the same invocation
+    a, b = (_ledger().find(f"s3://inbound-bucket/{key}")[0] for key in ("a.tsv", "b.tsv"))
+    assert (a.status, b.status) == (GAVE_UP, GAVE_UP)
+    assert (a.held_alert is not None, b.held_alert) == (True, None)
