@@ -73,8 +73,8 @@ java:
 $(HIT_LINES_JAR): $(JAVA_SOURCES) $(VENV)/.installed | java
 	@rm -rf build/jvm && mkdir -p build/jvm
 	jars=$$($(PY) -c "import pathlib, pyspark; print(pathlib.Path(pyspark.__file__).parent / 'jars')"); \
-	javac -Xlint:all -Xlint:-options -Werror --release 8 -encoding UTF-8 -d build/jvm \
-		-cp "$$(ls $$jars/spark-sql*.jar $$jars/scala-library-*.jar | paste -sd:)" $(JAVA_SOURCES)
+	javac -Xlint:all -Xlint:-options -Xlint:-path -Werror --release 8 -encoding UTF-8 -d build/jvm \
+		-cp "$$jars/*" $(JAVA_SOURCES)
 	jar --create --file $@ --date=1980-01-02T00:00:00Z -C build/jvm .
 
 jar: $(HIT_LINES_JAR)

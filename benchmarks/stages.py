@@ -18,14 +18,9 @@ from pyspark.sql import functions as F
 from benchmarks.generate_hits import generate, parse_size
 from search_revenue.report.hit_rows import decode_line, parse_header, read_line_batches
 from search_revenue.report.settings import RuleSettings
-from search_revenue.report.spark_engine import (
-    attributed_keywords,
-    classify_lines,
-    qualified_visitors,
-    summarise_scan,
-)
-from search_revenue.report.spark_jvm_rules import register_hit_line_functions
-from search_revenue.report.spark_lines import is_header_line, read_hit_lines, single_input_uri
+from search_revenue.report.spark_engine import attributed_keywords, with_revenue_rules
+from search_revenue.report.spark_jvm_rules import ROW_KIND_PURCHASE, ROW_KIND_SEARCH_VISITOR, line_scans
+from search_revenue.report.spark_lines import is_header_line, read_hit_lines, read_text, single_input_uri
 from search_revenue.report.spark_session import local_spark_session, pinned_settings
 
 
@@ -56,16 +51,20 @@ def main() -> None:
     timed("stream: read, decode, split lines (one process)", gigabytes, lambda: python_line_reading(data))
     spark = local_spark_session()
     with pinned_settings(spark):
-        lines = read_hit_lines(spark, single_input_uri(spark, str(data), str(data)))
-        header = lines.where(is_header_line()).select(F.col("line").cast("binary")).first()
+        uri = single_input_uri(spark, str(data), str(data))
+        header = read_hit_lines(spark, uri).where(is_header_line()).select(F.col("line").cast("binary")).first()
         columns = parse_header(decode_line(bytes(header[0]) if header else b""), str(data))
-        timed("spark: bare text scan", gigabytes, lambda: spark.read.text(str(data)).count())
-        functions = register_hit_line_functions(spark, columns, settings.search_engines)
-        scan = summarise_scan(classify_lines(lines, columns, functions), functions).persist()
-        timed("spark: first pass (classify every row, one aggregation)", gigabytes, scan.count)
-        qualified = qualified_visitors(scan)
-        timed("spark: second pass (shrink, collapse, windows, R4 UDF, attribution)", gigabytes,
-              lambda: attributed_keywords(lines, columns, functions, qualified, settings).collect())  # fmt: skip
+        text = read_text(spark, uri)
+        timed("spark: bare text scan", gigabytes, text.count)
+        scans = line_scans(spark, columns, settings.search_engines)
+        scan = scans.first_pass(text).transform(with_revenue_rules).persist()
+        timed("spark: first pass (JVM scan of every line, revenue rules)", gigabytes, scan.count)
+        buyers = scan.where((F.col("kind") == ROW_KIND_PURCHASE) & F.col("reject_reason").isNull())
+        searchers = scan.where(F.col("kind") == ROW_KIND_SEARCH_VISITOR).select("visitor_hashes")
+        hits = scans.qualified_hits(text, buyers.select("visitor_hash"), searchers).persist()
+        timed("spark: second pass (JVM scan: the qualified visitors' hits)", gigabytes, hits.count)
+        timed("spark: after the shrink (collapse, windows, R4 UDF, attribution)", gigabytes,
+              lambda: attributed_keywords(hits, settings).collect())  # fmt: skip
     spark.stop()
 
 

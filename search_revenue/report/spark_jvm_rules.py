@@ -17,98 +17,137 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from pyspark.sql import Column, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from search_revenue.errors import SearchRevenueError
-from search_revenue.report.hit_rows import MAX_HIT_TIME_DIGITS, HitColumns
+from search_revenue.report.hit_rows import MAX_HIT_TIME_DIGITS, REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT, HitColumns
 from search_revenue.report.purchases import EVENT_SEPARATOR, FIELD_WHITESPACE, PURCHASE_EVENT
+from search_revenue.report.spark_lines import ROW_INDEX_BITS
 
 # Where the jar lies in this package (built there by `make jar`), and so in the wheel.
 JAR_RESOURCE: Final = ("jvm", "hit-lines.jar")
 HIT_LINES_JAR: Final = Path(__file__).parent.joinpath(*JAR_RESOURCE)
 _PACKAGE: Final = __name__.rpartition(".")[0]
 _JAVA_PACKAGE: Final = "searchrevenue"
-HIT_LINE_TYPE: Final = T.StructType(
+ROW_KIND_SUMMARY: Final = 0
+ROW_KIND_REJECTED: Final = 1
+ROW_KIND_PURCHASE: Final = 2
+ROW_KIND_SEARCH_VISITOR: Final = 3
+# FirstPassScan's rows (see its Javadoc for which kind fills which column).
+FIRST_PASS_TYPE: Final = T.StructType(
     [
-        T.StructField("field_count", T.IntegerType()),
-        T.StructField("hit_time", T.LongType()),
-        T.StructField("is_purchase", T.BooleanType()),
-        T.StructField("could_be_search", T.BooleanType()),
+        T.StructField("kind", T.IntegerType(), nullable=False),
+        T.StructField("partition", T.IntegerType(), nullable=False),
+        T.StructField("pos", T.LongType()),
+        T.StructField("block_start", T.LongType()),
+        T.StructField("lines", T.LongType()),
+        T.StructField("rows_read", T.LongType()),
+        T.StructField("visitor_hash", T.LongType()),
+        T.StructField("reject_reason", T.StringType()),
+        T.StructField("line", T.BinaryType()),
+        T.StructField("product_list", T.BinaryType()),
+        T.StructField("visitor_hashes", T.BinaryType()),
+    ]
+)
+# QualifiedHitsScan's rows: one per kept hit of a qualified visitor.
+QUALIFIED_HIT_TYPE: Final = T.StructType(
+    [
+        T.StructField("visitor", T.BinaryType(), nullable=False),
+        T.StructField("hit_time_gmt", T.LongType(), nullable=False),
+        T.StructField("pos", T.LongType(), nullable=False),
+        T.StructField("product_list", T.BinaryType()),
+        T.StructField("search_referrer", T.BinaryType()),
     ]
 )
 
 
 @dataclass(frozen=True, slots=True)
-class HitLineFunctions:
-    """The session's names of the JVM functions, configured for one file's columns and engines."""
+class LineScans:
+    """The two passes over a file's lines in the JVM, configured for one file's columns and engines.
 
-    classify_name: str
-    visitor_key_name: str
+    Each reads the rows of Spark's text source (`spark_lines.read_text`) in its tasks and hands
+    over only the rows the engine needs: no per-line row enters Spark's row machinery.
+    """
 
-    def classify(self, line: Column) -> Column:
-        """struct(field_count, hit_time, is_purchase, could_be_search) of a line (`HIT_LINE_TYPE`):
-        the field count (R1/R2); the hit time, null unless `hit_rows.is_hit_time` holds (R2);
-        `purchases.is_purchase` of the event list (R5); and a superset of the referrers that
-        `referrers.parse_search_referrer` accepts (R4).
+    spark: SparkSession
+    first_pass_scan: Any
+    qualified_hits_scan: Any
+
+    def first_pass(self, text: DataFrame) -> DataFrame:
+        """Per partition: a summary (block start, lines, data rows), the rows rejected for their
+        field count or hit time (R2), the other purchase hits (R5) with their visitor hash and
+        product list, and one row of the distinct hashes of the visitors with a possible search
+        hit (R4 superset), packed. Rows of `FIRST_PASS_TYPE`, told apart by `kind` (`ROW_KIND_*`).
         """
-        return F.call_function(self.classify_name, line.cast("binary"))
+        frame = self.first_pass_scan.run(text._jdf, _java_type(self.spark, FIRST_PASS_TYPE))
+        return DataFrame(frame, self.spark)
 
-    def visitor_key(self, line: Column) -> Column:
-        """The visitor (R3): `ip` TAB `user_agent` as the stream engine reads them, as bytes. The one
-        derivation both passes use, so a visitor's hits always meet, whatever their bytes.
+    def qualified_hits(self, text: DataFrame, buyers: DataFrame, searchers: DataFrame) -> DataFrame:
+        """Every hit kept by the field count and hit time rules (R2) of the qualified visitors, with
+        its exact visitor key (R3), hit time, position, and product list on purchase hits (R5) and
+        referrer on possible search hits (R4 superset), as bytes. Rows of `QUALIFIED_HIT_TYPE`.
+
+        Qualified are the visitors with a kept purchase and a possible search hit (R7: no other
+        can credit): `buyers` holds their hashes (one long column), `searchers` the first pass's
+        packed hashes (one binary column). Two visitors whose keys share a hash only keep each
+        other in.
         """
-        return F.call_function(self.visitor_key_name, line.cast("binary"))
+        frame = self.qualified_hits_scan.run(
+            text._jdf, buyers._jdf, searchers._jdf, _java_type(self.spark, QUALIFIED_HIT_TYPE)
+        )
+        return DataFrame(frame, self.spark)
 
 
-def register_hit_line_functions(
-    spark: SparkSession, columns: HitColumns, engines: Mapping[str, str]
-) -> HitLineFunctions:
-    """Register the JVM functions for one file's columns and engine labels in the session.
-
-    Names carry the configuration, so runs with other columns, engines or rule constants never
-    share a function.
+def line_scans(spark: SparkSession, columns: HitColumns, engines: Mapping[str, str]) -> LineScans:
+    """Build both passes for one file's columns and engine labels.
 
     Raises:
         SearchRevenueError: the package's jar is missing (a source checkout needs `make jar`).
     """
-    labels = sorted(engines)
-    # The rules' own constants, so the Java form cannot drift from the Python one.
-    rule_constants = (MAX_HIT_TIME_DIGITS, PURCHASE_EVENT, EVENT_SEPARATOR, FIELD_WHITESPACE)
-    tag = zlib.crc32(repr((labels, rule_constants)).encode()) & 0xFFFFFFFF
-    functions = HitLineFunctions(
-        classify_name=f"search_revenue_classify_{columns.hit_time_gmt}_{columns.event_list}_{columns.referrer}_{tag:08x}",
-        visitor_key_name=f"search_revenue_visitor_key_{columns.ip}_{columns.user_agent}",
-    )
     gateway = spark.sparkContext._gateway
     assert gateway is not None  # a live session always has its gateway
     loader = _jar_class_loader(spark)
+    labels = sorted(engines)
     java_labels = gateway.new_array(gateway.jvm.java.lang.String, len(labels))
     for index, label in enumerate(labels):
         java_labels[index] = label
-    classify = _new_java_object(
+    # The rules' own constants, so the Java form cannot drift from the Python one.
+    rules = _new_java_object(
         gateway,
         loader,
         "ClassifyHitLine",
-        columns.hit_time_gmt,
-        columns.event_list,
-        columns.referrer,
         java_labels,
-        *rule_constants,
+        MAX_HIT_TIME_DIGITS,
+        PURCHASE_EVENT,
+        EVENT_SEPARATOR,
+        FIELD_WHITESPACE,
     )
-    visitor_key = _new_java_object(gateway, loader, "VisitorKey", columns.ip, columns.user_agent)
-    registry = spark._jsparkSession.udf()
-    registry.register(functions.classify_name, classify, _java_type(spark, HIT_LINE_TYPE))
-    registry.register(functions.visitor_key_name, visitor_key, _java_type(spark, T.BinaryType()))
-    return functions
+    indexes = _new_java_object(
+        gateway,
+        loader,
+        "HitColumnIndexes",
+        columns.field_count,
+        columns.hit_time_gmt,
+        columns.ip,
+        columns.user_agent,
+        columns.event_list,
+        columns.product_list,
+        columns.referrer,
+    )
+    return LineScans(
+        spark=spark,
+        first_pass_scan=_new_java_object(
+            gateway, loader, "FirstPassScan", ROW_INDEX_BITS, rules, indexes, REJECT_FIELD_COUNT, REJECT_BAD_HIT_TIME
+        ),
+        qualified_hits_scan=_new_java_object(gateway, loader, "QualifiedHitsScan", ROW_INDEX_BITS, rules, indexes),
+    )
 
 
 def _jar_class_loader(spark: SparkSession) -> Any:

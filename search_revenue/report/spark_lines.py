@@ -16,7 +16,6 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from search_revenue.errors import InputNotFoundError, InputNotTextError
-from search_revenue.report.hit_rows import FIELD_SEPARATOR
 from search_revenue.report.sources import canonical_file_name
 
 # monotonically_increasing_id() puts the partition index above this many bits of row index.
@@ -57,13 +56,20 @@ def single_input_uri(spark: SparkSession, path: str, source: str) -> str:
     return uri
 
 
+def read_text(spark: SparkSession, uri: str) -> DataFrame:
+    """Spark's text source over one file: one `value` row per line, its raw bytes with any CR
+    before the LF still on; only LF ends a line (R1).
+    """
+    return spark.read.option("lineSep", LINE_END).option(*NO_GLOBBING).text(uri)
+
+
 def read_hit_lines(spark: SparkSession, uri: str) -> DataFrame:
-    """Read every line of one file with its position and partition; only LF ends a line (R1).
+    """Read every line of one file with its position and partition (R1).
 
     `line` holds the line's raw bytes without its LF or CRLF end (a CR is dropped as a byte, so a
     truncated character before it stays whole).
     """
-    raw = spark.read.option("lineSep", LINE_END).option(*NO_GLOBBING).text(uri)
+    raw = read_text(spark, uri)
     value = F.col("value")
     without_cr = F.when(
         value.endswith(CARRIAGE_RETURN),
@@ -80,18 +86,3 @@ def read_hit_lines(spark: SparkSession, uri: str) -> DataFrame:
 def is_header_line() -> Column:
     """The first line of the file, whichever partition holds it, is the header (R1)."""
     return (F.col("block_start") == 0) & (F.col("pos").bitwiseAND(ROW_INDEX_MASK) == 0)
-
-
-def is_data_line() -> Column:
-    """Every line but the header and empty lines is a data row (R1)."""
-    return ~is_header_line() & (F.octet_length("line") > 0)
-
-
-def field(line: Column, index: int) -> Column:
-    """The index-th tab-separated field of a line, as bytes, without splitting the whole line."""
-    return F.substring_index(F.substring_index(line, FIELD_SEPARATOR, index + 1), FIELD_SEPARATOR, -1)
-
-
-def visitor_hash(key: Column) -> Column:
-    """A 64-bit hash of a visitor key, used only to shrink: equal visitors always hash equal."""
-    return F.xxhash64(key)

@@ -13,7 +13,6 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from search_revenue.report.hit_rows import REJECT_BAD_HIT_TIME, REJECT_FIELD_COUNT
 from search_revenue.report.purchases import (
     AMOUNT_FRACTION_DIGITS,
     AMOUNT_INTEGER_DIGITS,
@@ -95,27 +94,6 @@ def revenue_reject_reason_column(product_list: Column) -> Column:
         ~product_list.rlike(all_usable),
         F.when(product_list.rlike(first_unusable_is_plain), REJECT_REVENUE_RANGE).otherwise(REJECT_BAD_REVENUE),
     )
-
-
-def reject_reason_column(
-    fields: Column, has_hit_time: Column, is_purchase: Column, product_list: Column, expected: int
-) -> Column:
-    """Why a data row is rejected, or null when it is kept (R2), in the stream engine's order.
-
-    `fields` is the row's field count, `has_hit_time` whether `hit_rows.is_hit_time` holds for
-    its hit time. The revenue fields are read only on purchase hits.
-    """
-    return (
-        F.when(fields != expected, REJECT_FIELD_COUNT)
-        .when(~has_hit_time, REJECT_BAD_HIT_TIME)
-        .when(is_purchase, revenue_reject_reason_column(product_list))
-    )
-
-
-def purchase_amount_column(product: Column) -> Column:
-    """One product's revenue (R6) as an exact decimal, its field already validated: empty is 0."""
-    amount = F.coalesce(_trimmed(F.get(F.split(product, PRODUCT_FIELD_SEPARATOR), REVENUE_FIELD_INDEX)), F.lit(""))
-    return F.when(product.isNotNull(), F.when(amount == "", F.lit(0)).otherwise(amount).cast(AMOUNT_TYPE))
 
 
 def search_referral_column(referrer: Column, engines: Mapping[str, str]) -> Column:

@@ -1,4 +1,4 @@
-"""The column forms in `spark_rules` and the JVM forms in `spark_jvm_rules` agree with the pure
+"""The column forms in `spark_rules` and the JVM passes of `spark_jvm_rules` agree with the pure
 functions they mirror."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,27 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from search_revenue.errors import SearchRevenueError
-from search_revenue.report.hit_rows import FIELD_SEPARATOR, HitColumns, is_hit_time
+from search_revenue.report.hit_rows import (
+    FIELD_SEPARATOR,
+    REJECT_BAD_HIT_TIME,
+    REJECT_FIELD_COUNT,
+    HitColumns,
+    is_hit_time,
+)
 from search_revenue.report.purchases import BadRevenueError, is_purchase, purchase_revenue
 from search_revenue.report.referrers import parse_search_referrer
 from search_revenue.report.settings import DEFAULT_SEARCH_ENGINES
-from search_revenue.report.spark_jvm_rules import HIT_LINES_JAR, HitLineFunctions, register_hit_line_functions
+from search_revenue.report.spark_jvm_rules import (
+    HIT_LINES_JAR,
+    ROW_KIND_PURCHASE,
+    ROW_KIND_REJECTED,
+    ROW_KIND_SEARCH_VISITOR,
+    line_scans,
+)
+from search_revenue.report.spark_lines import read_text
 from search_revenue.report.spark_rules import (
     product_revenue_fields_column,
     purchase_revenue_column,
-    reject_reason_column,
     revenue_reject_reason_column,
     search_referral_column,
 )
@@ -36,7 +49,8 @@ from tests.strategies import PRODUCT_SAMPLES, TRICKY_BYTES
 
 VALUES = T.StructType([T.StructField("value", T.StringType())])
 
-HIT_TIMES = ["0", "123", "0001", "9" * 18, "9" * 19, "", "-1", "1.0", " 1", "1 ", "١", "12\n", "12\u2028"]
+# No LF: in a file it ends the line (the field count test has lines cut short).
+HIT_TIMES = ["0", "123", "0001", "9" * 18, "9" * 19, "", "-1", "1.0", " 1", "1 ", "١", "12\r", "12\u2028", "12\x0b"]
 EVENT_LISTS = ["1", "2,1", " 1 ,2", "10", "11,21", "100", "", "1\x0b", "\u00a01"]
 PRODUCT_LISTS = ["", "a;b;1;190;", "a;b;1;0.1;,a;b;1;0.2", "a;b;1;-3", "a;b", "a;b;1; 4 ;x", "a;b;1;\f5\r;"]
 REFERRERS = [
@@ -48,9 +62,24 @@ REFERRERS = [
 ]  # fmt: skip
 
 
-# Lines of four fields in the JVM functions' tests: hit time, user agent, ip, then one more field
-# that is the event list for the purchase test and the referrer for the search pre-test.
-LINE_COLUMNS = HitColumns(field_count=4, hit_time_gmt=0, user_agent=1, ip=2, event_list=3, product_list=3, referrer=3)
+# Lines of six fields in the JVM scans' tests. Each test line's visitor is qualified by one more
+# line of the same visitor that is a purchase and a search, so the second pass hands back every
+# kept test line with what the Java rules read from it.
+LINE_COLUMNS = HitColumns(field_count=6, hit_time_gmt=0, user_agent=1, ip=2, event_list=3, product_list=4, referrer=5)
+QUALIFYING_EVENTS = "1"
+QUALIFYING_REFERRER = "http://www.google.com/search?q=x"
+
+
+@dataclass(frozen=True)
+class ScannedLine:
+    """What the two JVM passes made of one test line."""
+
+    reject_reason: str | None  # R2 by field count or hit time (first pass)
+    kept: bool  # handed back by the second pass
+    hit_time: int | None = None
+    is_purchase: bool = False
+    could_be_search: bool = False
+    visitor: bytes | None = None
 
 
 def _column_of(spark: SparkSession, values: list[str], expression) -> list[Any]:  # type: ignore[no-untyped-def]
@@ -58,51 +87,81 @@ def _column_of(spark: SparkSession, values: list[str], expression) -> list[Any]:
     return [row[0] for row in frame.select(expression(F.col("value"))).collect()]
 
 
-@pytest.fixture(scope="module")
-def jvm_rules(spark: SparkSession) -> HitLineFunctions:
-    return register_hit_line_functions(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
+def _line(hit_time: str = "1", user_agent: str = "ua", ip: str = "ip", events: str = "", referrer: str = "") -> bytes:
+    return FIELD_SEPARATOR.join([hit_time, user_agent, ip, events, "", referrer]).encode()
 
 
-def _classified(spark: SparkSession, jvm_rules: HitLineFunctions, lines: list[bytes]) -> list[Any]:
-    # Spark's text source hands lines over as their raw bytes in a string column: the same here.
-    frame = spark.createDataFrame([(line,) for line in lines], "line binary")
-    line = F.col("line").cast("string")
-    return frame.select(jvm_rules.classify(line).alias("hit"), jvm_rules.visitor_key(line).alias("visitor")).collect()
+def _qualifier(line: bytes) -> bytes:
+    # A purchase and search hit of the line's visitor (user agent and ip as bytes).
+    fields = line.split(b"\t")
+    return b"\t".join([b"1", fields[1], fields[2], QUALIFYING_EVENTS.encode(), b"", QUALIFYING_REFERRER.encode()])
 
 
-def _line(hit_time: str = "1", user_agent: str = "ua", ip: str = "ip", last: str = "") -> bytes:
-    return FIELD_SEPARATOR.join([hit_time, user_agent, ip, last]).encode()
+def _scanned(spark: SparkSession, tmp_path: Path, lines: list[bytes]) -> list[ScannedLine]:
+    """Run both JVM passes over a file of a header, the lines, and a qualifying line for each."""
+    qualifiers = [_qualifier(line) for line in lines if line.count(b"\t") == LINE_COLUMNS.field_count - 1]
+    path = tmp_path / "lines.tsv"
+    path.write_bytes(b"\n".join([b"header", *lines, *qualifiers]) + b"\n")
+    scans = line_scans(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
+    text = read_text(spark, path.as_uri())
+    first = scans.first_pass(text)
+    rejected = {row["pos"]: row["reject_reason"] for row in first.where(F.col("kind") == ROW_KIND_REJECTED).collect()}
+    buyers = first.where(F.col("kind") == ROW_KIND_PURCHASE).select("visitor_hash")
+    searchers = first.where(F.col("kind") == ROW_KIND_SEARCH_VISITOR).select("visitor_hashes")
+    hits = {row["pos"]: row for row in scans.qualified_hits(text, buyers, searchers).collect()}
+    scanned = []
+    for number in range(1, len(lines) + 1):
+        pos = number  # one partition: a line's position is its index in the file
+        hit = hits.get(pos)
+        if hit is None:
+            scanned.append(ScannedLine(reject_reason=rejected.get(pos), kept=False))
+            continue
+        scanned.append(
+            ScannedLine(
+                reject_reason=rejected.get(pos),
+                kept=True,
+                hit_time=hit["hit_time_gmt"],
+                is_purchase=hit["product_list"] is not None,
+                could_be_search=hit["search_referrer"] is not None,
+                visitor=bytes(hit["visitor"]),
+            )
+        )
+    return scanned
 
 
-def test_jvm_hit_time_agrees(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
-    rows = _classified(spark, jvm_rules, [_line(hit_time=value) for value in HIT_TIMES])
-    assert [row.hit.hit_time is not None for row in rows] == [is_hit_time(value) for value in HIT_TIMES]
-    assert [row.hit.hit_time for row in rows] == [int(value) if is_hit_time(value) else None for value in HIT_TIMES]
+def test_jvm_hit_time_agrees(spark: SparkSession, tmp_path: Path) -> None:
+    rows = _scanned(spark, tmp_path, [_line(hit_time=value) for value in HIT_TIMES])
+    assert [row.kept for row in rows] == [is_hit_time(value) for value in HIT_TIMES]
+    assert [row.hit_time for row in rows] == [int(value) if is_hit_time(value) else None for value in HIT_TIMES]
+    assert [row.reject_reason for row in rows] == [
+        None if is_hit_time(value) else REJECT_BAD_HIT_TIME for value in HIT_TIMES
+    ]
 
 
-def test_jvm_purchase_agrees(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
-    rows = _classified(spark, jvm_rules, [_line(last=value) for value in EVENT_LISTS])
-    assert [row.hit.is_purchase for row in rows] == [is_purchase(value) for value in EVENT_LISTS]
+def test_jvm_purchase_agrees(spark: SparkSession, tmp_path: Path) -> None:
+    rows = _scanned(spark, tmp_path, [_line(events=value) for value in EVENT_LISTS])
+    assert [row.is_purchase for row in rows] == [is_purchase(value) for value in EVENT_LISTS]
 
 
 def test_jvm_rules_take_their_constants_from_the_python_rules(
-    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Were a constant written again in Java, changing it in Python would change nothing there.
     monkeypatch.setattr("search_revenue.report.spark_jvm_rules.PURCHASE_EVENT", "9")
     monkeypatch.setattr("search_revenue.report.spark_jvm_rules.EVENT_SEPARATOR", ";")
     monkeypatch.setattr("search_revenue.report.spark_jvm_rules.MAX_HIT_TIME_DIGITS", 2)
-    changed = register_hit_line_functions(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
-    rows = _classified(spark, changed, [_line(hit_time="12", last="1; 9 "), _line(hit_time="123", last="1,9")])
-    assert [(row.hit.hit_time, row.hit.is_purchase) for row in rows] == [(12, True), (None, False)]
+    monkeypatch.setattr("tests.spark.test_spark_rules.QUALIFYING_EVENTS", "9")
+    rows = _scanned(spark, tmp_path, [_line(hit_time="12", events="1; 9 "), _line(hit_time="123", events="1,9")])
+    assert [(row.hit_time, row.is_purchase) for row in rows] == [(12, True), (None, False)]
 
 
-def test_jvm_field_count_counts_tabs_of_any_bytes(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
-    lines = [b"", b"a", b"\t", b"1\t\xff\xfe\t\xed\xa0\x80\t", _line(), _line() + b"\textra"]
-    rows = _classified(spark, jvm_rules, lines)
-    assert [row.hit.field_count for row in rows] == [line.count(b"\t") + 1 for line in lines]
-    # A short line has no hit time, event list or referrer to read: never a purchase or a search.
-    assert [row.hit.is_purchase or row.hit.could_be_search for row in rows[:4]] == [False] * 4
+def test_jvm_field_count_counts_tabs_of_any_bytes(spark: SparkSession, tmp_path: Path) -> None:
+    lines = [b"a", b"\t", b"1\t\xff\xfe\t\xed\xa0\x80\t", _line(), _line() + b"\textra", b"1" + b"\t" * 5]
+    rows = _scanned(spark, tmp_path, lines)
+    expected = [None if line.count(b"\t") + 1 == LINE_COLUMNS.field_count else REJECT_FIELD_COUNT for line in lines]
+    assert [row.reject_reason for row in rows] == expected
+    # A line of another field count is never a purchase or a search: it takes no part at all (R2).
+    assert [row.kept for row in rows] == [reason is None for reason in expected]
 
 
 def _python_visitor(line: bytes) -> bytes:
@@ -111,17 +170,19 @@ def _python_visitor(line: bytes) -> bytes:
     return (fields[LINE_COLUMNS.ip] + FIELD_SEPARATOR + fields[LINE_COLUMNS.user_agent]).encode()
 
 
-FIELD_BYTES = st.sampled_from(TRICKY_BYTES) | st.binary(max_size=10).map(lambda value: value.replace(b"\t", b""))
+FIELD_BYTES = st.sampled_from(TRICKY_BYTES) | st.binary(max_size=10).map(
+    lambda value: value.replace(b"\t", b"").replace(b"\n", b"")
+)
 
 
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.tuples(FIELD_BYTES, FIELD_BYTES), min_size=1, max_size=40))
 def test_jvm_visitor_key_is_pythons_reading_of_any_bytes(
-    spark: SparkSession, jvm_rules: HitLineFunctions, agents_and_ips: list[tuple[bytes, bytes]]
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, agents_and_ips: list[tuple[bytes, bytes]]
 ) -> None:
-    lines = [b"\t".join([b"1", agent, ip, b""]) for agent, ip in agents_and_ips]
-    rows = _classified(spark, jvm_rules, lines)
-    assert [bytes(row.visitor) for row in rows] == [_python_visitor(line) for line in lines]
+    lines = [b"\t".join([b"1", agent, ip, b"", b"", b""]) for agent, ip in agents_and_ips]
+    rows = _scanned(spark, tmp_path_factory.mktemp("visitors"), lines)
+    assert [row.visitor for row in rows] == [_python_visitor(line) for line in lines]
 
 
 @pytest.mark.parametrize(
@@ -136,12 +197,10 @@ def test_jvm_visitor_key_is_pythons_reading_of_any_bytes(
         pytest.param(b"ok\xe2\x82\xac", id="valid"),
     ],
 )
-def test_jvm_visitor_key_replaces_as_python_does(
-    spark: SparkSession, jvm_rules: HitLineFunctions, field: bytes
-) -> None:
-    line = b"\t".join([b"1", field, field, b""])
-    (row,) = _classified(spark, jvm_rules, [line])
-    assert bytes(row.visitor) == _python_visitor(line)
+def test_jvm_visitor_key_replaces_as_python_does(spark: SparkSession, tmp_path: Path, field: bytes) -> None:
+    line = b"\t".join([b"1", field, field, b"", b"", b""])
+    (row,) = _scanned(spark, tmp_path, [line])
+    assert row.visitor == _python_visitor(line)
 
 
 def test_purchase_revenue_column_agrees(spark: SparkSession) -> None:
@@ -158,13 +217,13 @@ def test_search_referral_column_agrees(spark: SparkSession) -> None:
     ]
 
 
-def test_search_prefilter_keeps_every_search(spark: SparkSession, jvm_rules: HitLineFunctions) -> None:
+def test_search_prefilter_keeps_every_search(spark: SparkSession, tmp_path: Path) -> None:
     # The Kelvin sign lower-cases to an ASCII "k": Python reads this host as ask.com.
     kelvin_ask = "http://www.as\u212a.com/web?q=x"
     assert parse_search_referrer(kelvin_ask, DEFAULT_SEARCH_ENGINES) is not None
     referrers = [*REFERRERS, kelvin_ask]
-    rows = _classified(spark, jvm_rules, [_line(last=referrer) for referrer in referrers])
-    kept = [row.hit.could_be_search for row in rows]
+    rows = _scanned(spark, tmp_path, [_line(referrer=referrer) for referrer in referrers])
+    kept = [row.could_be_search for row in rows]
     for referrer, is_kept in zip(referrers, kept, strict=True):
         if parse_search_referrer(referrer, DEFAULT_SEARCH_ENGINES) is not None:
             assert is_kept, referrer
@@ -192,12 +251,7 @@ def test_reject_reason_follows_the_first_unusable_product(spark: SparkSession, p
         expected = None
     except BadRevenueError as err:
         expected = err.reason
-    reason = _column_of(
-        spark,
-        [product_list],
-        lambda c: reject_reason_column(F.lit(12), F.lit(True), F.lit(True), c, expected=12),
-    )
-    assert reason == [expected]
+    assert _column_of(spark, [product_list], revenue_reject_reason_column) == [expected]
 
 
 def test_revenue_reject_reason_agrees_on_product_lists(spark: SparkSession) -> None:
@@ -217,7 +271,7 @@ def test_revenue_reject_reason_agrees_on_product_lists(spark: SparkSession) -> N
 def test_a_missing_jar_is_a_clear_error(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("search_revenue.report.spark_jvm_rules.JAR_RESOURCE", ("jvm", "absent.jar"))
     with pytest.raises(SearchRevenueError, match="make jar"):
-        register_hit_line_functions(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
+        line_scans(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
 
 
 def test_the_jar_is_copied_out_when_the_package_is_imported_from_a_zip(tmp_path: Path) -> None:

@@ -1,45 +1,33 @@
 package searchrevenue;
 
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.api.java.UDF1;
 
 /**
- * The per-row tests of the first pass that ASCII bytes decide, in one scan of the line's bytes:
- * field count (R1/R2), hit time (R2), purchase (R5) and the search pre-test (R4).
+ * The per-row tests that ASCII bytes decide, on a field's bytes located by {@link LineFields}:
+ * hit time (R2), purchase (R5) and the search pre-test (R4).
  *
- * <p>Returns struct(field_count int, hit_time long, is_purchase boolean, could_be_search boolean);
- * hit_time is null when the field is not a non-negative integer of at most maxHitTimeDigits
- * digits after leading zeros. Each test mirrors a Python rule (hit_rows.is_hit_time,
- * purchases.is_purchase, the pre-test of referrers.parse_search_referrer), takes that rule's
- * constants from Python through the constructor, and is checked against it by the tests.
+ * <p>Each test mirrors a Python rule (hit_rows.is_hit_time, purchases.is_purchase, the pre-test
+ * of referrers.parse_search_referrer), takes that rule's constants from Python through the
+ * constructor, and is checked against it by the tests through both passes.
  */
-public final class ClassifyHitLine implements UDF1<byte[], Row> {
+public final class ClassifyHitLine implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final int hitTime;
-    private final int eventList;
-    private final int referrer;
     private final byte[][] engineLabels;
-    private final int lastField;
     private final int maxHitTimeDigits;
     private final byte[] purchaseEvent;
     private final byte eventSeparator;
     private final boolean[] isFieldWhitespace = new boolean[128];
 
     /**
-     * Field indexes from the header; engineLabels: the engines' lower-case ASCII labels
+     * engineLabels: the engines' lower-case ASCII labels
      * (RuleSettings checks them); the rest are hit_rows.MAX_HIT_TIME_DIGITS and
      * purchases.PURCHASE_EVENT, EVENT_SEPARATOR and FIELD_WHITESPACE, all ASCII.
      */
     public ClassifyHitLine(
-            int hitTime, int eventList, int referrer, String[] engineLabels,
+            String[] engineLabels,
             int maxHitTimeDigits, String purchaseEvent, String eventSeparator, String fieldWhitespace) {
-        this.hitTime = hitTime;
-        this.eventList = eventList;
-        this.referrer = referrer;
-        this.lastField = Math.max(hitTime, Math.max(eventList, referrer));
         this.engineLabels = new byte[engineLabels.length][];
         for (int i = 0; i < engineLabels.length; i++) {
             this.engineLabels[i] = ascii(engineLabels[i].toLowerCase(Locale.ROOT));
@@ -65,50 +53,23 @@ public final class ClassifyHitLine implements UDF1<byte[], Row> {
         return text.getBytes(StandardCharsets.US_ASCII);
     }
 
-    @Override
-    public Row call(byte[] line) {
-        if (line == null) {
-            return null;
-        }
-        // One scan: the field count, and where each field this function reads starts and ends.
-        int[] starts = new int[lastField + 1];
-        int fields = 1;
-        for (int i = 0; i < line.length; i++) {
-            if (line[i] == HitLineBytes.TAB) {
-                if (fields <= lastField) {
-                    starts[fields] = i + 1;
-                }
-                fields++;
-            }
-        }
-        int known = Math.min(fields, lastField + 1);
-        return RowFactory.create(
-            fields,
-            known > hitTime ? hitTimeOf(line, starts[hitTime], endOf(starts, hitTime, known, line)) : null,
-            known > eventList && isPurchase(line, starts[eventList], endOf(starts, eventList, known, line)),
-            known > referrer && couldBeSearch(line, starts[referrer], endOf(starts, referrer, known, line)));
-    }
-
-    private static int endOf(int[] starts, int index, int known, byte[] line) {
-        return index + 1 < known ? starts[index + 1] - 1 : HitLineBytes.fieldEnd(line, starts[index]);
-    }
-
-    /** hit_rows.is_hit_time and its value: ASCII digits only, at most maxHitTimeDigits after leading zeros. */
-    Long hitTimeOf(byte[] line, int start, int end) {
+    /** hit_rows.is_hit_time and its value: ASCII digits only, at most maxHitTimeDigits after
+     * leading zeros; -1 when the field is not a hit time. */
+    long hitTime(byte[] line, int start, int end) {
         if (end == start) {
-            return null;
+            return -1;
         }
         long value = 0;
         int significant = 0;
         for (int i = start; i < end; i++) {
             int digit = line[i] - '0';
             if (digit < 0 || digit > 9) {
-                return null;
+                return -1;
             }
             if (significant > 0 || digit != 0) {
                 significant++;
                 if (significant > maxHitTimeDigits) {
-                    return null;
+                    return -1;
                 }
                 value = value * 10 + digit;
             }

@@ -1,7 +1,7 @@
 package searchrevenue;
 
 /**
- * Byte-level reading of one hit line (R1): fields by index, and text as Python decodes it.
+ * Byte-level reading of one hit line (R1): bytes found, and text as Python decodes it.
  *
  * Every test here works on the raw bytes. Java's own UTF-8 decoder replaces invalid bytes
  * differently from Python's, and the stream engine (Python) is the reference.
@@ -11,25 +11,6 @@ final class HitLineBytes {
     private static final byte[] REPLACEMENT = {(byte) 0xEF, (byte) 0xBF, (byte) 0xBD};
 
     private HitLineBytes() {}
-
-    /** Offset of the first byte of the index-th tab-separated field, or -1 if the line has fewer. */
-    static int fieldStart(byte[] line, int index) {
-        int start = 0;
-        for (int seen = 0; seen < index; seen++) {
-            int tab = indexOf(line, TAB, start, line.length);
-            if (tab < 0) {
-                return -1;
-            }
-            start = tab + 1;
-        }
-        return start;
-    }
-
-    /** Offset just past the field that starts at start. */
-    static int fieldEnd(byte[] line, int start) {
-        int tab = indexOf(line, TAB, start, line.length);
-        return tab < 0 ? line.length : tab;
-    }
 
     static int indexOf(byte[] bytes, byte wanted, int from, int to) {
         for (int i = from; i < to; i++) {

@@ -1,6 +1,8 @@
 package searchrevenue;
 
 import java.util.Arrays;
+import org.apache.spark.unsafe.Platform;
+import org.apache.spark.sql.catalyst.expressions.XXH64;
 
 /**
  * A buffer holding one line's visitor key (R3): {@code ip TAB user_agent} as the stream
@@ -9,16 +11,24 @@ import java.util.Arrays;
  */
 final class VisitorKeyBytes {
     private static final byte[] TAB = {HitLineBytes.TAB};
+    private static final long SEED = 42L;
     // Not a ByteArrayOutputStream: its writes are synchronized, a lock per byte on the hot path.
     private byte[] buf = new byte[256];
     private int count;
 
-    VisitorKeyBytes of(byte[] line, int ip, int userAgent) {
+    /** The key of a line whose ip and user_agent fields are already located. */
+    VisitorKeyBytes of(byte[] line, int ipStart, int ipEnd, int userAgentStart, int userAgentEnd) {
         count = 0;
-        appendField(line, ip);
+        HitLineBytes.appendPythonReplaced(this, line, ipStart, ipEnd);
         append(TAB, 0, 1);
-        appendField(line, userAgent);
+        HitLineBytes.appendPythonReplaced(this, line, userAgentStart, userAgentEnd);
         return this;
+    }
+
+    /** A non-zero 64-bit hash of the key, used only to shrink: equal keys always hash equal. */
+    long hash() {
+        long hash = XXH64.hashUnsafeBytes(buf, Platform.BYTE_ARRAY_OFFSET, count, SEED);
+        return hash == 0 ? 1 : hash;  // 0 marks an empty slot of a LongSet
     }
 
     void append(byte[] bytes, int from, int length) {
@@ -31,12 +41,5 @@ final class VisitorKeyBytes {
 
     byte[] toByteArray() {
         return Arrays.copyOf(buf, count);
-    }
-
-    private void appendField(byte[] line, int index) {
-        int start = HitLineBytes.fieldStart(line, index);
-        if (start >= 0) {
-            HitLineBytes.appendPythonReplaced(this, line, start, HitLineBytes.fieldEnd(line, start));
-        }
     }
 }

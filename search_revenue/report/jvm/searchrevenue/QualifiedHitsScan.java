@@ -1,0 +1,93 @@
+package searchrevenue;
+
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The second pass (R3 shrink): every hit of the qualified visitors, those whose visitor hash the
+ * first pass found with both a purchase and a possible search hit, and nothing of the others.
+ *
+ * <p>Rows rejected for their field count or hit time are left out (R2: they take no part in any
+ * visit); purchases whose revenue fields are rejected are left out by the caller, which holds the
+ * revenue rules. Row layout: visitor (key bytes), hit_time_gmt, pos, product_list (bytes, purchase
+ * hits only), search_referrer (bytes, possible search hits only).
+ */
+public final class QualifiedHitsScan extends LineScan {
+    private static final long serialVersionUID = 1L;
+    private final ClassifyHitLine rules;
+    private final HitColumnIndexes columns;
+    private Broadcast<long[]> qualified;
+
+    public QualifiedHitsScan(int rowIndexBits, ClassifyHitLine rules, HitColumnIndexes columns) {
+        super(rowIndexBits);
+        this.rules = rules;
+        this.columns = columns;
+    }
+
+    /**
+     * The qualified visitors' hits among the rows of Spark's text source, as a DataFrame. The
+     * qualified visitors are the buyers (one long column of visitor hashes) that are also among
+     * the searchers (one binary column of hashes packed by {@link VisitorHashes}): both are
+     * collected here, and the hashes of both broadcast.
+     */
+    public Dataset<Row> run(Dataset<Row> text, Dataset<Row> buyers, Dataset<Row> searchers, StructType schema) {
+        LongSet searching = new LongSet();
+        for (Row row : searchers.collectAsList()) {
+            VisitorHashes.unpackInto((byte[]) row.get(0), searching);
+        }
+        LongSet hashes = new LongSet();
+        for (Row row : buyers.collectAsList()) {
+            long hash = row.getLong(0);
+            if (searching.contains(hash)) {
+                hashes.add(hash);
+            }
+        }
+        qualified = JavaSparkContext.fromSparkContext(text.sparkSession().sparkContext()).broadcast(hashes.table());
+        JavaRDD<Row> rows = text.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(this, true);
+        return text.sparkSession().createDataFrame(rows, schema);
+    }
+
+    @Override
+    PartitionScan start(int partition) {
+        final LongSet visitors = new LongSet(qualified.value());
+        return new PartitionScan() {
+            private final LineFields fields = columns.newLineFields();
+            private final VisitorKeyBytes key = new VisitorKeyBytes();
+
+            @Override
+            public void dataLine(long pos, byte[] line, List<Row> out) {
+                fields.read(line);
+                if (fields.count() != columns.fieldCount) {
+                    return;
+                }
+                int time = columns.hitTime;
+                long hitTime = rules.hitTime(line, fields.start(time), fields.end(time));
+                if (hitTime < 0 || !visitors.contains(columns.visitorKey(key, line, fields).hash())) {
+                    return;
+                }
+                int events = columns.eventList;
+                int products = columns.productList;
+                byte[] productList = rules.isPurchase(line, fields.start(events), fields.end(events))
+                    ? Arrays.copyOfRange(line, fields.start(products), fields.end(products))
+                    : null;
+                int referrer = columns.referrer;
+                byte[] searchReferrer = rules.couldBeSearch(line, fields.start(referrer), fields.end(referrer))
+                    ? Arrays.copyOfRange(line, fields.start(referrer), fields.end(referrer))
+                    : null;
+                out.add(RowFactory.create(key.toByteArray(), hitTime, pos, productList, searchReferrer));
+            }
+
+            @Override
+            public void finish(long blockStart, long lines, List<Row> out) {
+                // Nothing per partition: the first pass counted the lines.
+            }
+        };
+    }
+}
