@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from py4j.protocol import Py4JJavaError
@@ -83,9 +83,9 @@ def collapse_plain_hits(hits: DataFrame, timeout_s: int) -> DataFrame:
     no visit can end between the first and the last of them: keeping those two leaves every
     boundary where it was. With timeout 0 no visit ever ends and plain hits are dropped. This
     shrinks a heavy visitor (a proxy with millions of hits) before its hits meet in one task.
-    Input and output columns: visitor, hit_time_gmt, pos, revenue, search_referrer.
+    Input and output columns: visitor, hit_time_gmt, pos, revenue, search.
     """
-    is_touch = F.col("revenue").isNotNull() | F.col("search_referrer").isNotNull()
+    is_touch = F.col("revenue").isNotNull() | F.col("search").isNotNull()
     if timeout_s == 0:
         return hits.where(is_touch)
     bucket = F.when(~is_touch, F.floor(F.col("hit_time_gmt") / F.lit(timeout_s)))
@@ -95,7 +95,7 @@ def collapse_plain_hits(hits: DataFrame, timeout_s: int) -> DataFrame:
         bucket.alias("bucket"),
         F.when(is_touch, F.col("pos")).alias("touch_pos"),
         "revenue",
-        "search_referrer",
+        "search",
     ).agg(F.min("hit_time_gmt").alias("first_time"), F.max("hit_time_gmt").alias("last_time"))
     is_touch_group = F.col("touch_pos").isNotNull()
     times = F.when(is_touch_group, F.array("first_time")).otherwise(F.array("first_time", "last_time"))
@@ -104,7 +104,7 @@ def collapse_plain_hits(hits: DataFrame, timeout_s: int) -> DataFrame:
         F.explode(times).alias("hit_time_gmt"),
         F.col("touch_pos").alias("pos"),
         "revenue",
-        "search_referrer",
+        "search",
     )
 
 
@@ -193,7 +193,11 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
             _send_rejects(scan.where(is_rejected), line_no, on_reject)
         buyers = scan.where(is_kept_purchase).select("visitor_hash")
         searchers = scan.where(F.col("kind") == ROW_KIND_SEARCH_VISITOR).select("visitor_hashes")
-        keyword_rows = attributed_keywords(scans.qualified_hits(text, buyers, searchers), settings).collect()
+        hits = scans.qualified_hits(text, buyers, searchers).persist()
+        try:
+            keyword_rows = attributed_keywords(hits, settings).collect()
+        finally:
+            hits.unpersist()
     finally:
         scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
@@ -212,27 +216,38 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
 
 def attributed_keywords(hits: DataFrame, settings: RuleSettings) -> DataFrame:
     """The second pass: revenue and purchases per (domain, keyword) of the qualified visitors'
-    hits (`LineScans.qualified_hits`) (R2-R7).
+    hits (`LineScans.qualified_hits`, persisted: read twice) (R2-R7).
     """
     # R2: a purchase whose revenue fields are rejected takes no part in any visit.
     product_list = F.col("product_list").cast("string")
     kept = hits.where(F.col("product_list").isNull() | revenue_reject_reason_column(product_list).isNull())
     revenue = F.when(F.col("product_list").isNotNull(), _revenue_of(product_list))
-    inputs = kept.select("visitor", "hit_time_gmt", "pos", revenue.alias("revenue"), "search_referrer")
-    visits = inputs.transform(collapse_plain_hits, settings.visit_timeout_s).transform(
-        with_visit_no, settings.visit_timeout_s
+    # R4 runs once per distinct referrer, before the visitor's hits are brought together: the
+    # Python rule would otherwise sit between two windows, and Spark shuffles again after it.
+    searches = search_referrals(hits, settings.search_engines)
+    inputs = kept.join(F.broadcast(searches), on="search_referrer", how="left").select(
+        "visitor", "hit_time_gmt", "pos", revenue.alias("revenue"), "search"
     )
-    # Only searches and purchases matter once visits are numbered: the Python rule of R4 runs on
-    # those rows alone, after the window, never on every hit.
-    touches = visits.where(F.col("search_referrer").isNotNull() | F.col("revenue").isNotNull()).select(
-        "visitor",
-        "hit_time_gmt",
-        "pos",
-        "visit_no",
-        "revenue",
-        search_referral_column(F.col("search_referrer"), settings.search_engines).alias("search"),
+    # One shuffle by visitor serves the collapse, both windows and the attribution.
+    visits = (
+        inputs.repartition("visitor")
+        .transform(collapse_plain_hits, settings.visit_timeout_s)
+        .transform(with_visit_no, settings.visit_timeout_s)
     )
-    return touches.transform(attribute_revenue, settings.attribution)
+    touches = visits.where(F.col("search").isNotNull() | F.col("revenue").isNotNull())
+    return touches.select("visitor", "hit_time_gmt", "pos", "visit_no", "revenue", "search").transform(
+        attribute_revenue, settings.attribution
+    )
+
+
+def search_referrals(hits: DataFrame, engines: Mapping[str, str]) -> DataFrame:
+    """Each distinct referrer of a possible search hit among `hits` with its (domain, keyword),
+    or null when it is no external search (R4): columns search_referrer, search.
+    """
+    referrers = hits.where(F.col("search_referrer").isNotNull()).select("search_referrer").distinct()
+    search = search_referral_column(F.col("search_referrer"), engines)
+    # No filter on the result: Spark would push it below the distinct and run R4 on every row.
+    return referrers.select("search_referrer", search.alias("search"))
 
 
 def _send_rejects(rejects: DataFrame, line_no: Callable[[Row], int], on_reject: RejectSink) -> None:

@@ -11,17 +11,17 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from search_revenue.report.spark_engine import collapse_plain_hits, with_visit_no
-from search_revenue.report.spark_rules import ROW_REVENUE_TYPE
+from search_revenue.report.spark_rules import REFERRAL_TYPE, ROW_REVENUE_TYPE
 
 HITS = T.StructType([
     T.StructField("visitor", T.StringType()),
     T.StructField("hit_time_gmt", T.LongType()),
     T.StructField("pos", T.LongType()),
     T.StructField("revenue", ROW_REVENUE_TYPE),
-    T.StructField("search_referrer", T.StringType()),
+    T.StructField("search", REFERRAL_TYPE),
 ])  # fmt: skip
-SEARCH = "http://www.google.com/search?q=ipod"
-HitRow = tuple[str, int, int, Decimal | None, str | None]
+SEARCH = ("google.com", "ipod")
+HitRow = tuple[str, int, int, Decimal | None, tuple[str, str] | None]
 
 
 def _hits(spark: SparkSession, rows: list[HitRow]) -> DataFrame:
@@ -29,7 +29,7 @@ def _hits(spark: SparkSession, rows: list[HitRow]) -> DataFrame:
 
 
 def _touch_visits(hits: DataFrame, timeout_s: int) -> list[tuple[str, int, int]]:
-    visits = with_visit_no(hits, timeout_s).where(F.col("revenue").isNotNull() | F.col("search_referrer").isNotNull())
+    visits = with_visit_no(hits, timeout_s).where(F.col("revenue").isNotNull() | F.col("search").isNotNull())
     return sorted((row["visitor"], row["pos"], row["visit_no"]) for row in visits.collect())
 
 

@@ -55,16 +55,18 @@ public final class FirstPassScan extends LineScan {
             private long rowsRead;
 
             @Override
-            public void dataLine(long pos, byte[] line, List<Row> out) {
+            public void dataLine(long pos, byte[] line, int length, List<Row> out) {
                 rowsRead++;
-                fields.read(line);
+                fields.read(line, length);
                 if (fields.count() != columns.fieldCount) {
-                    out.add(row(REJECTED, partition, pos, null, null, null, null, fieldCountReason, line, null));
+                    out.add(row(REJECTED, partition, pos, null, null, null, null, fieldCountReason,
+                        Arrays.copyOf(line, length), null));
                     return;
                 }
                 int time = columns.hitTime;
                 if (rules.hitTime(line, fields.start(time), fields.end(time)) < 0) {
-                    out.add(row(REJECTED, partition, pos, null, null, null, null, hitTimeReason, line, null));
+                    out.add(row(REJECTED, partition, pos, null, null, null, null, hitTimeReason,
+                        Arrays.copyOf(line, length), null));
                     return;
                 }
                 int events = columns.eventList;
@@ -81,7 +83,8 @@ public final class FirstPassScan extends LineScan {
                 if (purchase) {
                     int products = columns.productList;
                     byte[] productList = Arrays.copyOfRange(line, fields.start(products), fields.end(products));
-                    out.add(row(PURCHASE, partition, pos, null, null, null, hash, null, line, productList));
+                    out.add(row(PURCHASE, partition, pos, null, null, null, hash, null, Arrays.copyOf(line, length),
+                        productList));
                 }
             }
 

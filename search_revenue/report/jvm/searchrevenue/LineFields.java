@@ -11,10 +11,10 @@ final class LineFields {
         starts = new int[lastIndex + 2];
     }
 
-    LineFields read(byte[] line) {
+    LineFields read(byte[] line, int length) {
         count = 1;
-        length = line.length;
-        for (int i = 0; i < line.length; i++) {
+        this.length = length;
+        for (int i = 0; i < length; i++) {
             if (line[i] == HitLineBytes.TAB) {
                 if (count < starts.length) {
                     starts[count] = i + 1;

@@ -33,6 +33,7 @@ abstract class LineScan implements Function2<Integer, Iterator<InternalRow>, Ite
         PartitionScan scan = start(partition);
         long blockStart = -1;
         long index = 0;
+        byte[] line = new byte[1024];
         while (rows.hasNext()) {
             UTF8String value = rows.next().getUTF8String(0);
             if (index == 0) {
@@ -41,14 +42,16 @@ abstract class LineScan implements Function2<Integer, Iterator<InternalRow>, Ite
                 blockStart = InputFileBlockHolder.getStartOffset();
             }
             int length = value.numBytes();
-            if (length > 0 && Platform.getByte(value.getBaseObject(), value.getBaseOffset() + length - 1) == '\r') {
+            if (length > line.length) {
+                line = new byte[Math.max(length, 2 * line.length)];
+            }
+            Platform.copyMemory(value.getBaseObject(), value.getBaseOffset(), line, Platform.BYTE_ARRAY_OFFSET, length);
+            if (length > 0 && line[length - 1] == '\r') {
                 length--;  // a byte, not a character: a truncated character before it stays whole
             }
-            byte[] line = new byte[length];
-            Platform.copyMemory(value.getBaseObject(), value.getBaseOffset(), line, Platform.BYTE_ARRAY_OFFSET, length);
             long pos = ((long) partition << rowIndexBits) | index;
             if (!(index == 0 && blockStart == 0) && length > 0) {
-                scan.dataLine(pos, line, out);
+                scan.dataLine(pos, line, length, out);
             }
             index++;
         }
@@ -62,8 +65,11 @@ abstract class LineScan implements Function2<Integer, Iterator<InternalRow>, Ite
     abstract PartitionScan start(int partition);
 
     interface PartitionScan {
-        /** A data line (R1): neither the header nor empty. */
-        void dataLine(long pos, byte[] line, List<Row> out);
+        /**
+         * A data line (R1): neither the header nor empty, its bytes in line[0, length). The array
+         * is reused for the next line (no allocation per line): copy what is kept.
+         */
+        void dataLine(long pos, byte[] line, int length, List<Row> out);
 
         /** After the partition's last line; lines counts them all, header and empty ones included. */
         void finish(long blockStart, long lines, List<Row> out);

@@ -62,8 +62,8 @@ public final class QualifiedHitsScan extends LineScan {
             private final VisitorKeyBytes key = new VisitorKeyBytes();
 
             @Override
-            public void dataLine(long pos, byte[] line, List<Row> out) {
-                fields.read(line);
+            public void dataLine(long pos, byte[] line, int length, List<Row> out) {
+                fields.read(line, length);
                 if (fields.count() != columns.fieldCount) {
                     return;
                 }
