@@ -195,6 +195,9 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
         searchers = scan.where(F.col("kind") == ROW_KIND_SEARCH_VISITOR).select("visitor_hashes")
         hits = scans.qualified_hits(text, buyers, searchers).persist()
         try:
+            # Fill the cache first: the two jobs that read it next start together, and each would
+            # otherwise scan the file for it.
+            hits.count()
             keyword_rows = attributed_keywords(hits, settings).collect()
         finally:
             hits.unpersist()
@@ -229,8 +232,10 @@ def attributed_keywords(hits: DataFrame, settings: RuleSettings) -> DataFrame:
         "visitor", "hit_time_gmt", "pos", revenue.alias("revenue"), "search"
     )
     # One shuffle by visitor serves the collapse, both windows and the attribution.
+    # A fixed count: coalesced by size, this shuffle left three tasks for two cores here.
+    partitions = 2 * hits.sparkSession.sparkContext.defaultParallelism
     visits = (
-        inputs.repartition("visitor")
+        inputs.repartition(partitions, "visitor")
         .transform(collapse_plain_hits, settings.visit_timeout_s)
         .transform(with_visit_no, settings.visit_timeout_s)
     )
