@@ -157,6 +157,10 @@ def test_jvm_rules_take_their_constants_from_the_python_rules(
 
 def test_jvm_field_count_counts_tabs_of_any_bytes(spark: SparkSession, tmp_path: Path) -> None:
     lines = [b"a", b"\t", b"1\t\xff\xfe\t\xed\xa0\x80\t", _line(), _line() + b"\textra", b"1" + b"\t" * 5]
+    # Tabs are found eight bytes at a time: a tab at every offset of a word, beside bytes one bit
+    # from a tab (0x08, 0x0b, 0x19, 0x89), which must not count.
+    lines += [b"1" + b"\x89" * offset + b"\t" + b"\x08\x0b\x19\x89" * 3 for offset in range(9)]
+    lines += [b"1\t\x89\x08\x19\t" + b"\x89" * 7 + b"\t\x0b\t\x19\t\x89", b"1\t\x08\x08\t\x08\t\x08\t\x08\t\x08"]
     rows = _scanned(spark, tmp_path, lines)
     expected = [None if line.count(b"\t") + 1 == LINE_COLUMNS.field_count else REJECT_FIELD_COUNT for line in lines]
     assert [row.reject_reason for row in rows] == expected

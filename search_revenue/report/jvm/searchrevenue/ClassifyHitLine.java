@@ -2,6 +2,7 @@ package searchrevenue;
 
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -14,7 +15,9 @@ import java.util.Locale;
  */
 public final class ClassifyHitLine implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final byte[][] engineLabels;
+    // The labels by their first byte: a host byte that starts no label is passed over at once.
+    private final byte[][][] labelsStartingWith = new byte[128][][];
+    private final boolean hasEmptyLabel;
     private final int maxHitTimeDigits;
     private final byte[] purchaseEvent;
     private final byte eventSeparator;
@@ -28,10 +31,19 @@ public final class ClassifyHitLine implements Serializable {
     public ClassifyHitLine(
             String[] engineLabels,
             int maxHitTimeDigits, String purchaseEvent, String eventSeparator, String fieldWhitespace) {
-        this.engineLabels = new byte[engineLabels.length][];
-        for (int i = 0; i < engineLabels.length; i++) {
-            this.engineLabels[i] = ascii(engineLabels[i].toLowerCase(Locale.ROOT));
+        boolean empty = false;
+        for (String text : engineLabels) {
+            byte[] label = ascii(text.toLowerCase(Locale.ROOT));
+            if (label.length == 0) {
+                empty = true;
+                continue;
+            }
+            byte[][] same = labelsStartingWith[label[0]];
+            byte[][] grown = same == null ? new byte[1][] : Arrays.copyOf(same, same.length + 1);
+            grown[grown.length - 1] = label;
+            labelsStartingWith[label[0]] = grown;
         }
+        this.hasEmptyLabel = empty;
         this.maxHitTimeDigits = maxHitTimeDigits;
         this.purchaseEvent = ascii(purchaseEvent);
         byte[] separator = ascii(eventSeparator);
@@ -131,23 +143,19 @@ public final class ClassifyHitLine implements Serializable {
                 host[length++] = (b >= 'A' && b <= 'Z') ? (byte) (b + ('a' - 'A')) : b;
             }
         }
-        for (byte[] label : engineLabels) {
-            if (contains(host, length, label)) {
-                return true;
-            }
+        if (hasEmptyLabel) {
+            return true;
         }
-        return false;
-    }
-
-    private static boolean contains(byte[] text, int length, byte[] part) {
-        outer:
-        for (int i = 0; i + part.length <= length; i++) {
-            for (int j = 0; j < part.length; j++) {
-                if (text[i + j] != part[j]) {
-                    continue outer;
+        for (int i = 0; i < length; i++) {
+            byte[][] labels = labelsStartingWith[host[i]];
+            if (labels == null) {
+                continue;
+            }
+            for (byte[] label : labels) {
+                if (i + label.length <= length && regionEquals(host, i, label)) {
+                    return true;
                 }
             }
-            return true;
         }
         return false;
     }
