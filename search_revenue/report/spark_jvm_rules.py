@@ -1,10 +1,11 @@
 """The per-row rules the Spark engine runs in the JVM, from the jar this package carries (R1-R5).
 
-Every Spark built-in string function turns a line's bytes into Java text, and each one's fixed
-cost per row dominated the first pass. The Java functions in `jvm/` read a line's raw bytes once:
+Spark's per-row machinery (built-in string functions, projections, aggregations) dominated both
+passes. Each pass is now one Java function per partition over the text source's rows, handing
+Spark only the few rows the engine needs. The Java code in `jvm/` reads a line's raw bytes once:
 no decoding, so invalid UTF-8 cannot change an answer, and where decoded text matters (the
 visitor key) it is repaired exactly as Python's `bytes.decode("utf-8", errors="replace")` does,
-the stream engine's reading (the reference). Each function mirrors a pure rule (`hit_rows`,
+the stream engine's reading (the reference). Each test mirrors a pure rule (`hit_rows`,
 `purchases`, `referrers`) and tests/spark/test_spark_rules.py holds it to that rule.
 
 The jar is package data, so the Glue job receives it inside the wheel: `ADD JAR` hands it to the
