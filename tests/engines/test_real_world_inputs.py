@@ -221,6 +221,51 @@ def test_header_rule_across_partitions(run_engine: RunEngine, spark_split: Spark
     assert "\thit_time_gmt\tip\n" in stream.rejects
 
 
+@pytest.mark.parametrize("split_bytes", [1, 2, 3, 5, 8, 13, 64])
+def test_every_line_is_read_once_whatever_the_split_size(
+    run_engine: RunEngine, spark: SparkSession, tmp_path: Path, split_bytes: int
+) -> None:
+    # An uncompressed file is read in byte ranges of Spark's split size: at these sizes a split
+    # starts on every kind of byte (an LF, the byte after one, a CR before one, inside a line),
+    # and lines run across many splits. Each line must be read once, in order, with its number.
+    rows: ByteRows = [
+        _encoded(search(100)),
+        b"",
+        b"\r",
+        b"x",
+        _encoded(purchase(200, "7")),
+        b"short\tline\r",
+        _encoded(search(300, "http://www.bing.com/search?q=zune"), ip=b"10.9.9.9"),
+        b"\t",
+        _encoded(purchase(400, "5"), ip=b"10.9.9.9"),
+        b"tail\r",
+    ]
+    path = write_hit_bytes(tmp_path / "hits.tsv", rows, line_end=b"\n")
+    path.write_bytes(path.read_bytes()[:-1])  # the last line ends the file without an LF
+    session = spark.newSession()
+    session.conf.set("spark.sql.files.maxPartitionBytes", str(split_bytes))
+    session.conf.set("spark.sql.files.openCostInBytes", "0")
+    stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
+    spark_run = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=session)
+    assert _comparable(spark_run) == _comparable(stream)
+    assert stream.table == HEADER + "google.com\tipod\t7.00\nbing.com\tzune\t5.00\n"
+    assert stream.rejects is not None
+    assert stream.rejects.startswith(f"5\t{REJECT_FIELD_COUNT}\tx\n")
+    assert stream.rejects.endswith(f"\n11\t{REJECT_FIELD_COUNT}\ttail\n")
+    # The split reader, not Spark's text source, read it: one task per split of that size.
+    assert _first_pass_partitions(session, path) == -(-path.stat().st_size // split_bytes)
+
+
+def _first_pass_partitions(session: SparkSession, path: Path) -> int:
+    from search_revenue.report.hit_rows import parse_header
+    from search_revenue.report.spark_jvm_rules import line_scans
+    from search_revenue.report.spark_lines import read_text
+
+    columns = parse_header(path.read_bytes().split(b"\n", 1)[0].decode(), str(path))
+    scans = line_scans(session, columns, RuleSettings().search_engines)
+    return scans.first_pass(read_text(session, path.as_uri())).rdd.getNumPartitions()
+
+
 def _multi_block_bz2(data: bytes) -> bytes:
     # Level 1 cuts a block every 100 kB of input, so a few hundred kB make several blocks.
     return bz2.compress(data, compresslevel=1)

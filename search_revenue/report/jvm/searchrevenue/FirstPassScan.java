@@ -2,7 +2,6 @@ package searchrevenue;
 
 import java.util.Arrays;
 import java.util.List;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -40,10 +39,9 @@ public final class FirstPassScan extends LineScan {
         this.hitTimeReason = hitTimeReason;
     }
 
-    /** The first pass over the rows of Spark's text source (one `value` column), as a DataFrame. */
+    /** The first pass over the lines of the file Spark's text source `text` reads, as a DataFrame. */
     public Dataset<Row> run(Dataset<Row> text, StructType schema) {
-        JavaRDD<Row> rows = text.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(this, true);
-        return text.sparkSession().createDataFrame(rows, schema);
+        return text.sparkSession().createDataFrame(scan(text), schema);
     }
 
     @Override
@@ -55,18 +53,18 @@ public final class FirstPassScan extends LineScan {
             private long rowsRead;
 
             @Override
-            public void dataLine(long pos, byte[] line, int length, List<Row> out) {
+            public void dataLine(long pos, byte[] line, int from, int to, List<Row> out) {
                 rowsRead++;
-                fields.read(line, length);
+                fields.read(line, from, to);
                 if (fields.count() != columns.fieldCount) {
                     out.add(row(REJECTED, partition, pos, null, null, null, null, fieldCountReason,
-                        Arrays.copyOf(line, length), null));
+                        Arrays.copyOfRange(line, from, to), null));
                     return;
                 }
                 int time = columns.hitTime;
                 if (rules.hitTime(line, fields.start(time), fields.end(time)) < 0) {
                     out.add(row(REJECTED, partition, pos, null, null, null, null, hitTimeReason,
-                        Arrays.copyOf(line, length), null));
+                        Arrays.copyOfRange(line, from, to), null));
                     return;
                 }
                 int events = columns.eventList;
@@ -83,7 +81,7 @@ public final class FirstPassScan extends LineScan {
                 if (purchase) {
                     int products = columns.productList;
                     byte[] productList = Arrays.copyOfRange(line, fields.start(products), fields.end(products));
-                    out.add(row(PURCHASE, partition, pos, null, null, null, hash, null, Arrays.copyOf(line, length),
+                    out.add(row(PURCHASE, partition, pos, null, null, null, hash, null, Arrays.copyOfRange(line, from, to),
                         productList));
                 }
             }

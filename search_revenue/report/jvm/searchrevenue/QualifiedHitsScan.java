@@ -2,7 +2,6 @@ package searchrevenue;
 
 import java.util.Arrays;
 import java.util.List;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
@@ -50,8 +49,7 @@ public final class QualifiedHitsScan extends LineScan {
             }
         }
         qualified = JavaSparkContext.fromSparkContext(text.sparkSession().sparkContext()).broadcast(hashes.table());
-        JavaRDD<Row> rows = text.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(this, true);
-        return text.sparkSession().createDataFrame(rows, schema);
+        return text.sparkSession().createDataFrame(scan(text), schema);
     }
 
     @Override
@@ -62,8 +60,8 @@ public final class QualifiedHitsScan extends LineScan {
             private final VisitorKeyBytes key = new VisitorKeyBytes();
 
             @Override
-            public void dataLine(long pos, byte[] line, int length, List<Row> out) {
-                fields.read(line, length);
+            public void dataLine(long pos, byte[] line, int from, int to, List<Row> out) {
+                fields.read(line, from, to);
                 if (fields.count() != columns.fieldCount) {
                     return;
                 }
