@@ -59,9 +59,9 @@ def main() -> None:
         scans = line_scans(spark, columns, settings.search_engines)
         scan = scans.first_pass(text).transform(with_revenue_rules).persist()
         timed("spark: first pass (JVM scan of every line, revenue rules)", gigabytes, scan.count)
-        buyers = scan.where((F.col("kind") == ROW_KIND_PURCHASE) & F.col("reject_reason").isNull())
-        searchers = scan.where(F.col("kind") == ROW_KIND_SEARCH_VISITOR).select("visitor_hashes")
-        hits = scans.qualified_hits(text, buyers.select("visitor_hash"), searchers).persist()
+        is_buyer = (F.col("kind") == ROW_KIND_PURCHASE) & F.col("reject_reason").isNull()
+        visitors = scan.where(is_buyer | (F.col("kind") == ROW_KIND_SEARCH_VISITOR))
+        hits = scans.qualified_hits(text, visitors).persist()
         timed("spark: second pass (JVM scan: the qualified visitors' hits)", gigabytes, hits.count)
         timed("spark: after the shrink (collapse, windows, R4 UDF, attribution)", gigabytes,
               lambda: attributed_keywords(hits, settings).collect())  # fmt: skip

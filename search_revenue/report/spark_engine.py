@@ -164,7 +164,10 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
     columns = parse_header(decode_line(b"" if first is None else bytes(first["line"])), source)
     scans = line_scans(spark, columns, settings.search_engines)
     text = read_text(spark, uri)
-    scan = scans.first_pass(text).transform(with_revenue_rules).persist()
+    # Both passes' few rows in as many partitions as the session runs at once, twice over: every
+    # later job over them then runs that many tasks, not one per split of the file.
+    partitions = 2 * spark.sparkContext.defaultParallelism
+    scan = scans.first_pass(text).coalesce(partitions).transform(with_revenue_rules).persist()
     try:
         is_rejected = F.col("reject_reason").isNotNull()
         is_kept_purchase = (F.col("kind") == ROW_KIND_PURCHASE) & ~is_rejected
@@ -191,9 +194,8 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
             first_text = f"line {line_no(first_reject)}: {first_reject['reject_reason']}"
             check_reject_ratio(source, rejected, rows_read, settings.max_reject_ratio, first_text)
             _send_rejects(scan.where(is_rejected), line_no, on_reject)
-        buyers = scan.where(is_kept_purchase).select("visitor_hash")
-        searchers = scan.where(F.col("kind") == ROW_KIND_SEARCH_VISITOR).select("visitor_hashes")
-        hits = scans.qualified_hits(text, buyers, searchers).persist()
+        visitors = scan.where(is_kept_purchase | (F.col("kind") == ROW_KIND_SEARCH_VISITOR))
+        hits = scans.qualified_hits(text, visitors).coalesce(partitions).persist()
         try:
             # Fill the cache first: the two jobs that read it next start together, and each would
             # otherwise scan the file for it.
@@ -232,8 +234,9 @@ def attributed_keywords(hits: DataFrame, settings: RuleSettings) -> DataFrame:
         "visitor", "hit_time_gmt", "pos", revenue.alias("revenue"), "search"
     )
     # One shuffle by visitor serves the collapse, both windows and the attribution.
-    # A fixed count: coalesced by size, this shuffle left three tasks for two cores here.
-    partitions = 2 * hits.sparkSession.sparkContext.defaultParallelism
+    # A fixed count: coalesced by size, this shuffle left three tasks for two cores here; at two
+    # tasks per core each task's sort spilled to disk (10 GB here), at eight none did.
+    partitions = 8 * hits.sparkSession.sparkContext.defaultParallelism
     visits = (
         inputs.repartition(partitions, "visitor")
         .transform(collapse_plain_hits, settings.visit_timeout_s)

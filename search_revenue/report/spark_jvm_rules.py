@@ -90,19 +90,18 @@ class LineScans:
         frame = self.first_pass_scan.run(text._jdf, _java_type(self.spark, FIRST_PASS_TYPE))
         return DataFrame(frame, self.spark)
 
-    def qualified_hits(self, text: DataFrame, buyers: DataFrame, searchers: DataFrame) -> DataFrame:
+    def qualified_hits(self, text: DataFrame, visitors: DataFrame) -> DataFrame:
         """Every hit kept by the field count and hit time rules (R2) of the qualified visitors, with
         its exact visitor key (R3), hit time, position, and product list on purchase hits (R5) and
         referrer on possible search hits (R4 superset), as bytes. Rows of `QUALIFIED_HIT_TYPE`.
 
         Qualified are the visitors with a kept purchase and a possible search hit (R7: no other
-        can credit): `buyers` holds their hashes (one long column), `searchers` the first pass's
-        packed hashes (one binary column). Two visitors whose keys share a hash only keep each
-        other in.
+        can credit). `visitors` holds the first pass's rows of both, in two columns: a buyer's
+        `visitor_hash` (its hash), or a row of searchers' `visitor_hashes` (packed). Two
+        visitors whose keys share a hash only keep each other in.
         """
-        frame = self.qualified_hits_scan.run(
-            text._jdf, buyers._jdf, searchers._jdf, _java_type(self.spark, QUALIFIED_HIT_TYPE)
-        )
+        columns = visitors.select("visitor_hash", "visitor_hashes")
+        frame = self.qualified_hits_scan.run(text._jdf, columns._jdf, _java_type(self.spark, QUALIFIED_HIT_TYPE))
         return DataFrame(frame, self.spark)
 
 

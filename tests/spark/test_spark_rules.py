@@ -106,9 +106,8 @@ def _scanned(spark: SparkSession, tmp_path: Path, lines: list[bytes]) -> list[Sc
     text = read_text(spark, path.as_uri())
     first = scans.first_pass(text)
     rejected = {row["pos"]: row["reject_reason"] for row in first.where(F.col("kind") == ROW_KIND_REJECTED).collect()}
-    buyers = first.where(F.col("kind") == ROW_KIND_PURCHASE).select("visitor_hash")
-    searchers = first.where(F.col("kind") == ROW_KIND_SEARCH_VISITOR).select("visitor_hashes")
-    hits = {row["pos"]: row for row in scans.qualified_hits(text, buyers, searchers).collect()}
+    visitors = first.where(F.col("kind").isin(ROW_KIND_PURCHASE, ROW_KIND_SEARCH_VISITOR))
+    hits = {row["pos"]: row for row in scans.qualified_hits(text, visitors).collect()}
     scanned = []
     for number in range(1, len(lines) + 1):
         pos = number  # one partition: a line's position is its index in the file
@@ -199,6 +198,9 @@ def test_jvm_visitor_key_is_pythons_reading_of_any_bytes(
         pytest.param(b"\xf4\x90\x80\x80", id="beyond-unicode"),
         pytest.param(b"\xc0\xaf", id="overlong"),
         pytest.param(b"ok\xe2\x82\xac", id="valid"),
+        # ASCII is passed over eight bytes at a time: bad bytes right after and inside such runs.
+        pytest.param(b"abcdefgh\xe9", id="after-eight-ascii"),
+        pytest.param(b"abcdefg\xc3abcdefgh\xed\xa0\x80abcdefg", id="across-words"),
     ],
 )
 def test_jvm_visitor_key_replaces_as_python_does(spark: SparkSession, tmp_path: Path, field: bytes) -> None:

@@ -71,6 +71,18 @@ public final class ClassifyHitLine implements Serializable {
         if (end == start) {
             return -1;
         }
+        if (end - start <= maxHitTimeDigits && line[start] != '0') {
+            // No leading zero: every digit is significant, and there are few enough.
+            long value = 0;
+            for (int i = start; i < end; i++) {
+                int digit = line[i] - '0';
+                if (digit < 0 || digit > 9) {
+                    return -1;
+                }
+                value = value * 10 + digit;
+            }
+            return value;
+        }
         long value = 0;
         int significant = 0;
         for (int i = start; i < end; i++) {

@@ -12,6 +12,8 @@ public final class HitColumnIndexes implements Serializable {
     final int eventList;
     final int productList;
     final int referrer;
+    /** The last of the visitor key's fields. */
+    final int lastVisitorField;
 
     public HitColumnIndexes(
             int fieldCount, int hitTime, int ip, int userAgent, int eventList, int productList, int referrer) {
@@ -26,6 +28,7 @@ public final class HitColumnIndexes implements Serializable {
         this.eventList = eventList;
         this.productList = productList;
         this.referrer = referrer;
+        this.lastVisitorField = Math.max(ip, userAgent);
     }
 
     LineFields newLineFields() {

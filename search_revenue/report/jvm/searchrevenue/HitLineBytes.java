@@ -8,6 +8,7 @@ package searchrevenue;
  */
 final class HitLineBytes {
     static final byte TAB = '\t';
+    private static final long HIGH_BITS = 0x8080808080808080L;
     private static final byte[] REPLACEMENT = {(byte) 0xEF, (byte) 0xBF, (byte) 0xBD};
 
     private HitLineBytes() {}
@@ -31,6 +32,10 @@ final class HitLineBytes {
         int run = from;
         int i = from;
         while (i < to) {
+            if (i + Long.BYTES <= to && (ByteWords.word(bytes, i) & HIGH_BITS) == 0) {
+                i += Long.BYTES;  // eight ASCII bytes
+                continue;
+            }
             int lead = bytes[i] & 0xFF;
             if (lead < 0x80) {
                 i++;

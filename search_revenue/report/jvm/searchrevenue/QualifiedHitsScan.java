@@ -1,5 +1,6 @@
 package searchrevenue;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -31,19 +32,23 @@ public final class QualifiedHitsScan extends LineScan {
     }
 
     /**
-     * The qualified visitors' hits among the rows of Spark's text source, as a DataFrame. The
-     * qualified visitors are the buyers (one long column of visitor hashes) that are also among
-     * the searchers (one binary column of hashes packed by {@link VisitorHashes}): both are
-     * collected here, and the hashes of both broadcast.
+     * The qualified visitors' hits in the file Spark's text source `text` reads, as a DataFrame.
+     * The qualified visitors are the buyers that are also searchers; `visitors` holds both, in
+     * one collect: a buyer's row has its hash in its first column (a long), a searcher row the
+     * hashes of many searchers packed by {@link VisitorHashes} in its second (binary).
      */
-    public Dataset<Row> run(Dataset<Row> text, Dataset<Row> buyers, Dataset<Row> searchers, StructType schema) {
+    public Dataset<Row> run(Dataset<Row> text, Dataset<Row> visitors, StructType schema) {
         LongSet searching = new LongSet();
-        for (Row row : searchers.collectAsList()) {
-            VisitorHashes.unpackInto((byte[]) row.get(0), searching);
+        List<Long> buying = new ArrayList<>();
+        for (Row row : visitors.collectAsList()) {
+            if (row.isNullAt(0)) {
+                VisitorHashes.unpackInto((byte[]) row.get(1), searching);
+            } else {
+                buying.add(row.getLong(0));
+            }
         }
         LongSet hashes = new LongSet();
-        for (Row row : buyers.collectAsList()) {
-            long hash = row.getLong(0);
+        for (long hash : buying) {
             if (searching.contains(hash)) {
                 hashes.add(hash);
             }
@@ -61,13 +66,19 @@ public final class QualifiedHitsScan extends LineScan {
 
             @Override
             public void dataLine(long pos, byte[] line, int from, int to, List<Row> out) {
-                fields.read(line, from, to);
+                // The visitor first, from the fields up to its key: most lines are passed over
+                // there. Field count and hit time (R2) are checked on the qualified ones.
+                if (!fields.readThrough(line, from, to, columns.lastVisitorField)
+                        || !visitors.contains(columns.visitorKey(key, line, fields).hash())) {
+                    return;
+                }
+                fields.readRest();
                 if (fields.count() != columns.fieldCount) {
                     return;
                 }
                 int time = columns.hitTime;
                 long hitTime = rules.hitTime(line, fields.start(time), fields.end(time));
-                if (hitTime < 0 || !visitors.contains(columns.visitorKey(key, line, fields).hash())) {
+                if (hitTime < 0) {
                     return;
                 }
                 int events = columns.eventList;
