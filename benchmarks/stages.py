@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from benchmarks.generate_hits import generate, parse_size
 from search_revenue.report.hit_rows import decode_line, parse_header, read_line_batches
 from search_revenue.report.settings import RuleSettings
-from search_revenue.report.spark_engine import attributed_keywords, with_revenue_rules
+from search_revenue.report.spark_engine import attributed_keywords, pass_partitions, with_revenue_rules
 from search_revenue.report.spark_jvm_rules import ROW_KIND_PURCHASE, ROW_KIND_SEARCH_VISITOR, line_scans
 from search_revenue.report.spark_lines import is_header_line, read_hit_lines, read_text, single_input_uri
 from search_revenue.report.spark_session import local_spark_session, pinned_settings
@@ -55,13 +55,14 @@ def main() -> None:
         header = read_hit_lines(spark, uri).where(is_header_line()).select(F.col("line").cast("binary")).first()
         columns = parse_header(decode_line(bytes(header[0]) if header else b""), str(data))
         text = read_text(spark, uri)
-        timed("spark: bare text scan", gigabytes, text.count)
+        timed("spark: Spark's text source, bare (compressed inputs only)", gigabytes, text.count)
         scans = line_scans(spark, columns, settings.search_engines)
-        scan = scans.first_pass(text).transform(with_revenue_rules).persist()
+        partitions = pass_partitions(spark)
+        scan = scans.first_pass(text).coalesce(partitions).transform(with_revenue_rules).persist()
         timed("spark: first pass (JVM scan of every line, revenue rules)", gigabytes, scan.count)
         is_buyer = (F.col("kind") == ROW_KIND_PURCHASE) & F.col("reject_reason").isNull()
         visitors = scan.where(is_buyer | (F.col("kind") == ROW_KIND_SEARCH_VISITOR))
-        hits = scans.qualified_hits(text, visitors).persist()
+        hits = scans.qualified_hits(text, visitors).coalesce(partitions).persist()
         timed("spark: second pass (JVM scan: the qualified visitors' hits)", gigabytes, hits.count)
         timed("spark: after the shrink (collapse, windows, R4 UDF, attribution)", gigabytes,
               lambda: attributed_keywords(hits, settings).collect())  # fmt: skip

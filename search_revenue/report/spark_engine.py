@@ -158,15 +158,23 @@ def run_spark_engine(
             raise
 
 
+def pass_partitions(spark: SparkSession) -> int:
+    """How many partitions each pass's rows are coalesced into before they are persisted.
+
+    Twice the tasks the session runs at once: every later job over those few rows then runs that
+    many tasks, not one per split of the file (10 GB: 81), and each pass's own tasks still read
+    one split at a time.
+    """
+    return 2 * spark.sparkContext.defaultParallelism
+
+
 def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_reject: RejectSink) -> EngineResult:
     header = read_hit_lines(spark, uri).where(is_header_line()).select(F.col("line").cast("binary").alias("line"))
     first = header.first()
     columns = parse_header(decode_line(b"" if first is None else bytes(first["line"])), source)
     scans = line_scans(spark, columns, settings.search_engines)
     text = read_text(spark, uri)
-    # Both passes' few rows in as many partitions as the session runs at once, twice over: every
-    # later job over them then runs that many tasks, not one per split of the file.
-    partitions = 2 * spark.sparkContext.defaultParallelism
+    partitions = pass_partitions(spark)
     scan = scans.first_pass(text).coalesce(partitions).transform(with_revenue_rules).persist()
     try:
         is_rejected = F.col("reject_reason").isNotNull()

@@ -1,7 +1,8 @@
 """The per-row rules the Spark engine runs in the JVM, from the jar this package carries (R1-R5).
 
 Spark's per-row machinery (built-in string functions, projections, aggregations) dominated both
-passes. Each pass is now one Java function per partition over the text source's rows, handing
+passes. Each pass is now one Java function per partition over the file's lines (read in byte
+ranges by the Java code itself, or from Spark's text source for a compressed file), handing
 Spark only the few rows the engine needs. The Java code in `jvm/` reads a line's raw bytes once:
 no decoding, so invalid UTF-8 cannot change an answer, and where decoded text matters (the
 visitor key) it is repaired exactly as Python's `bytes.decode("utf-8", errors="replace")` does,
@@ -73,8 +74,10 @@ QUALIFIED_HIT_TYPE: Final = T.StructType(
 class LineScans:
     """The two passes over a file's lines in the JVM, configured for one file's columns and engines.
 
-    Each reads the rows of Spark's text source (`spark_lines.read_text`) in its tasks and hands
-    over only the rows the engine needs: no per-line row enters Spark's row machinery.
+    Each reads the lines of the one file `text` (`spark_lines.read_text`) names in its tasks:
+    an uncompressed file in byte ranges of Spark's split size through the Hadoop file system,
+    a compressed one through Spark's text source. It hands over only the rows the engine needs:
+    no per-line row enters Spark's row machinery.
     """
 
     spark: SparkSession
