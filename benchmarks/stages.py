@@ -58,12 +58,14 @@ def main() -> None:
         timed("spark: Spark's text source, bare (compressed inputs only)", gigabytes, text.count)
         scans = line_scans(spark, columns, settings.search_engines)
         partitions = pass_partitions(spark)
-        scan = scans.first_pass(text).coalesce(partitions).transform(with_revenue_rules).persist()
-        timed("spark: first pass (JVM scan of every line, revenue rules)", gigabytes, scan.count)
+        cached_scan = scans.first_pass(text).transform(with_revenue_rules).persist()
+        timed("spark: first pass (JVM scan of every line, revenue rules)", gigabytes, cached_scan.count)
+        scan = cached_scan.coalesce(partitions)
         is_buyer = (F.col("kind") == ROW_KIND_PURCHASE) & F.col("reject_reason").isNull()
         visitors = scan.where(is_buyer | (F.col("kind") == ROW_KIND_SEARCH_VISITOR))
-        hits = scans.qualified_hits(text, visitors).coalesce(partitions).persist()
-        timed("spark: second pass (JVM scan: the qualified visitors' hits)", gigabytes, hits.count)
+        cached_hits = scans.qualified_hits(text, visitors).persist()
+        timed("spark: second pass (JVM scan: the qualified visitors' hits)", gigabytes, cached_hits.count)
+        hits = cached_hits.coalesce(partitions)
         timed("spark: after the shrink (collapse, windows, R4 UDF, attribution)", gigabytes,
               lambda: attributed_keywords(hits, settings).collect())  # fmt: skip
     spark.stop()

@@ -159,11 +159,11 @@ def run_spark_engine(
 
 
 def pass_partitions(spark: SparkSession) -> int:
-    """How many partitions each pass's rows are coalesced into before they are persisted.
+    """How many partitions each pass's rows are read in once they are cached.
 
     Twice the tasks the session runs at once: every later job over those few rows then runs that
-    many tasks, not one per split of the file (10 GB: 81), and each pass's own tasks still read
-    one split at a time.
+    many tasks, not one per split of the file (10 GB: 81). The pass itself, the job that fills the
+    cache, still runs one task per split, so it uses every core the cluster has by then.
     """
     return 2 * spark.sparkContext.defaultParallelism
 
@@ -175,13 +175,15 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
     scans = line_scans(spark, columns, settings.search_engines)
     text = read_text(spark, uri)
     partitions = pass_partitions(spark)
-    scan = scans.first_pass(text).coalesce(partitions).transform(with_revenue_rules).persist()
+    cached_scan = scans.first_pass(text).transform(with_revenue_rules).persist()
+    scan = cached_scan.coalesce(partitions)
     try:
         is_rejected = F.col("reject_reason").isNotNull()
         is_kept_purchase = (F.col("kind") == ROW_KIND_PURCHASE) & ~is_rejected
         is_summary = F.col("kind") == ROW_KIND_SUMMARY
-        # Everything the run reports, in one job over the first pass's few rows.
-        totals_row = scan.agg(
+        # Everything the run reports, in one job over the first pass's few rows; the job that
+        # runs the pass and fills its cache, one task per split.
+        totals_row = cached_scan.agg(
             F.collect_list(F.when(is_summary, F.struct("partition", "block_start", "lines"))).alias("partitions"),
             F.coalesce(F.sum("rows_read"), F.lit(0)).alias("rows_read"),
             F.count(F.when(is_rejected, 1)).alias("rejected"),
@@ -203,16 +205,16 @@ def _run(spark: SparkSession, uri: str, source: str, settings: RuleSettings, on_
             check_reject_ratio(source, rejected, rows_read, settings.max_reject_ratio, first_text)
             _send_rejects(scan.where(is_rejected), line_no, on_reject)
         visitors = scan.where(is_kept_purchase | (F.col("kind") == ROW_KIND_SEARCH_VISITOR))
-        hits = scans.qualified_hits(text, visitors).coalesce(partitions).persist()
+        cached_hits = scans.qualified_hits(text, visitors).persist()
         try:
-            # Fill the cache first: the two jobs that read it next start together, and each would
-            # otherwise scan the file for it.
-            hits.count()
-            keyword_rows = attributed_keywords(hits, settings).collect()
+            # Fill the cache first, one task per split: the two jobs that read it next start
+            # together, and each would otherwise scan the file for it.
+            cached_hits.count()
+            keyword_rows = attributed_keywords(cached_hits.coalesce(partitions), settings).collect()
         finally:
-            hits.unpersist()
+            cached_hits.unpersist()
     finally:
-        scan.unpersist()
+        cached_scan.unpersist()
     by_keyword = {(row["domain"], row["keyword"]): _exact(row["revenue"], "keyword revenue") for row in keyword_rows}
     attributed_purchases = sum(int(row["purchases"]) for row in keyword_rows)
     attributed_revenue = sum_amounts(by_keyword.values())

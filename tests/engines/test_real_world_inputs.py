@@ -116,9 +116,12 @@ def test_ascii_decided_rules_hold_beside_invalid_utf8(run_engine: RunEngine, eng
 # --- the input is exactly one file, its name taken literally (R1) --------------------------------
 
 
-def test_input_name_is_not_a_pattern(run_engine: RunEngine, engine: Engine, tmp_path: Path) -> None:
-    write_hits(tmp_path / "hits1.tsv", [search(100), purchase(200, "999")])
-    literal = write_hits(tmp_path / "hits[1].tsv", [search(100), purchase(200, "7")])
+@pytest.mark.parametrize("name", ["hits[1].tsv", "hits 100%.tsv", "hits%5B1%5D.tsv", "hits%201.tsv"])
+def test_input_name_is_taken_literally(run_engine: RunEngine, engine: Engine, tmp_path: Path, name: str) -> None:
+    # Each look-alike is what the name would read as a pattern, or decoded from a URI once more.
+    for look_alike in {"hits1.tsv", "hits[1].tsv", "hits 1.tsv"} - {name}:
+        write_hits(tmp_path / look_alike, [search(100), purchase(200, "999")])
+    literal = write_hits(tmp_path / name, [search(100), purchase(200, "7")])
     assert run_engine(literal, engine).table == HEADER + "google.com\tipod\t7.00\n"
 
 
@@ -253,6 +256,35 @@ def test_every_line_is_read_once_whatever_the_split_size(
     assert stream.rejects.startswith(f"5\t{REJECT_FIELD_COUNT}\tx\n")
     assert stream.rejects.endswith(f"\n11\t{REJECT_FIELD_COUNT}\ttail\n")
     # The split reader, not Spark's text source, read it: one task per split of that size.
+    assert _first_pass_partitions(session, path) == -(-path.stat().st_size // split_bytes)
+
+
+@pytest.mark.parametrize("split_bytes", [1000, 3000, 7000])
+def test_lines_longer_than_the_read_buffer(
+    run_engine: RunEngine, spark: SparkSession, tmp_path: Path, split_bytes: int
+) -> None:
+    # The reader's buffer starts at 4 kB (more for larger splits) and grows for a longer line;
+    # a split that starts inside a long line skips it without keeping it. Lines of 10 to 40 kB
+    # cross several splits of these sizes, some starting and some ending inside one.
+    long_agent = b"Mozilla/5.0 " + b"x" * 10_000
+    rows: ByteRows = [
+        _encoded(search(100), user_agent=long_agent),
+        b"junk " * 8_000,
+        _encoded(purchase(200, "7"), user_agent=long_agent),
+        _encoded(search(300, "http://www.bing.com/search?q=zune"), ip=b"10.9.9.9"),
+        _encoded(hit(hit_time_gmt=350, page_url="http://shop.example/" + "x" * 30_000), ip=b"10.9.9.9"),
+        _encoded(purchase(400, "5"), ip=b"10.9.9.9"),
+    ]
+    path = write_hit_bytes(tmp_path / "hits.tsv", rows, line_end=b"\n")
+    session = spark.newSession()
+    session.conf.set("spark.sql.files.maxPartitionBytes", str(split_bytes))
+    session.conf.set("spark.sql.files.openCostInBytes", "0")
+    stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
+    spark_run = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=session)
+    assert _comparable(spark_run) == _comparable(stream)
+    assert stream.table == HEADER + "google.com\tipod\t7.00\nbing.com\tzune\t5.00\n"
+    assert stream.rejects is not None
+    assert stream.rejects.startswith(f"3\t{REJECT_FIELD_COUNT}\tjunk junk")
     assert _first_pass_partitions(session, path) == -(-path.stat().st_size // split_bytes)
 
 

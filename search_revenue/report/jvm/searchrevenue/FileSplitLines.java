@@ -25,6 +25,8 @@ import org.apache.spark.util.SerializableConfiguration;
 final class FileSplitLines implements Function2<Integer, Iterator<Integer>, Iterator<Row>> {
     private static final long serialVersionUID = 1L;
     private static final int MAX_BUFFER_BYTES = 1 << 20;
+    // The longest array the JVM allocates (a few bytes under Integer.MAX_VALUE).
+    private static final int MAX_LINE_BYTES = Integer.MAX_VALUE - 8;
     private final LineScan pass;
     private final URI file;
     private final long length;
@@ -91,14 +93,20 @@ final class FileSplitLines implements Function2<Integer, Iterator<Integer>, Iter
                 scanFrom = lineStart;
                 continue;
             }
-            // No LF in what is buffered: keep the line's start, make room, read on.
-            System.arraycopy(buf, lineStart, buf, 0, fill - lineStart);
-            bufOffset += lineStart;
-            fill -= lineStart;
+            if (skipping) {
+                // The line another split owns is not kept, however long it runs.
+                bufOffset += fill;
+                fill = 0;
+            } else if (lineStart > 0) {
+                // No LF in what is buffered: keep the line's start at buf[0], read on.
+                System.arraycopy(buf, lineStart, buf, 0, fill - lineStart);
+                bufOffset += lineStart;
+                fill -= lineStart;
+            }
             lineStart = 0;
             scanFrom = fill;
             if (fill == buf.length) {
-                buf = Arrays.copyOf(buf, 2 * buf.length);
+                buf = grown(buf, bufOffset);
             }
             int read = in.read(buf, fill, buf.length - fill);
             if (read < 0) {
@@ -109,5 +117,13 @@ final class FileSplitLines implements Function2<Integer, Iterator<Integer>, Iter
             }
             fill += read;
         }
+    }
+
+    /** The buffer twice as long, for a line longer than it; a line must fit one Java array. */
+    private static byte[] grown(byte[] buf, long lineOffset) throws IOException {
+        if (buf.length >= MAX_LINE_BYTES) {
+            throw new IOException("the line at byte " + lineOffset + " is longer than " + MAX_LINE_BYTES + " bytes");
+        }
+        return Arrays.copyOf(buf, (int) Math.min(MAX_LINE_BYTES, 2L * buf.length));
     }
 }

@@ -69,9 +69,13 @@ abstract class LineScan implements Serializable {
         long maxBytes = session.sessionState().conf().filesMaxPartitionBytes();
         long openCost = session.sessionState().conf().filesOpenCostInBytes();
         scala.Option<Object> minPartitions = session.sessionState().conf().filesMinPartitionNum();
+        // SparkSession.leafNodeDefaultParallelism, which Java cannot call.
+        String leafParallelism = session.conf().get("spark.sql.leafNodeDefaultParallelism", null);
         long cores = minPartitions.isDefined()
             ? ((Number) minPartitions.get()).longValue()
-            : session.sparkContext().defaultParallelism();
+            : leafParallelism != null
+                ? Long.parseLong(leafParallelism.trim())
+                : session.sparkContext().defaultParallelism();
         long perCore = (length + openCost) / Math.max(1L, cores);
         return Math.max(1L, Math.min(maxBytes, Math.max(openCost, perCore)));
     }
