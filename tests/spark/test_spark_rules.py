@@ -128,6 +128,22 @@ def _scanned(spark: SparkSession, tmp_path: Path, lines: list[bytes]) -> list[Sc
     return scanned
 
 
+def test_each_second_pass_keeps_its_own_visitors(spark: SparkSession, tmp_path: Path) -> None:
+    # Two second passes built from one LineScans, the first run after the second is built: each
+    # keeps the visitors its own first pass qualified.
+    scans = line_scans(spark, LINE_COLUMNS, DEFAULT_SEARCH_ENGINES)
+    passes = []
+    for agent in ("agent-a", "agent-b"):
+        line = _line(hit_time="5", user_agent=agent)
+        path = tmp_path / f"{agent}.tsv"
+        path.write_bytes(b"\n".join([b"header", line, _qualifier(line)]) + b"\n")
+        text = read_text(spark, path.as_uri())
+        first = scans.first_pass(text)
+        visitors = first.where(F.col("kind").isin(ROW_KIND_PURCHASE, ROW_KIND_SEARCH_VISITOR))
+        passes.append(scans.qualified_hits(text, visitors))
+    assert [sorted(row["hit_time_gmt"] for row in hits.collect()) for hits in passes] == [[1, 5], [1, 5]]
+
+
 def test_jvm_hit_time_agrees(spark: SparkSession, tmp_path: Path) -> None:
     rows = _scanned(spark, tmp_path, [_line(hit_time=value) for value in HIT_TIMES])
     assert [row.kept for row in rows] == [is_hit_time(value) for value in HIT_TIMES]

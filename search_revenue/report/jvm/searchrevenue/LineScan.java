@@ -33,7 +33,7 @@ import org.apache.spark.util.SerializableConfiguration;
  */
 abstract class LineScan implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final int rowIndexBits;
+    final int rowIndexBits;
 
     LineScan(int rowIndexBits) {
         this.rowIndexBits = rowIndexBits;

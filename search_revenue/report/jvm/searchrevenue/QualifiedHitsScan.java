@@ -23,12 +23,18 @@ public final class QualifiedHitsScan extends LineScan {
     private static final long serialVersionUID = 1L;
     private final ClassifyHitLine rules;
     private final HitColumnIndexes columns;
-    private Broadcast<long[]> qualified;
+    private final Broadcast<long[]> qualified;
 
     public QualifiedHitsScan(int rowIndexBits, ClassifyHitLine rules, HitColumnIndexes columns) {
+        this(rowIndexBits, rules, columns, null);
+    }
+
+    private QualifiedHitsScan(
+            int rowIndexBits, ClassifyHitLine rules, HitColumnIndexes columns, Broadcast<long[]> qualified) {
         super(rowIndexBits);
         this.rules = rules;
         this.columns = columns;
+        this.qualified = qualified;
     }
 
     /**
@@ -53,8 +59,11 @@ public final class QualifiedHitsScan extends LineScan {
                 hashes.add(hash);
             }
         }
-        qualified = JavaSparkContext.fromSparkContext(text.sparkSession().sparkContext()).broadcast(hashes.table());
-        return text.sparkSession().createDataFrame(scan(text), schema);
+        Broadcast<long[]> table =
+            JavaSparkContext.fromSparkContext(text.sparkSession().sparkContext()).broadcast(hashes.table());
+        // Each run's tasks carry their own set: a later run on this object leaves this one's alone.
+        QualifiedHitsScan bound = new QualifiedHitsScan(rowIndexBits, rules, columns, table);
+        return text.sparkSession().createDataFrame(bound.scan(text), schema);
     }
 
     @Override
