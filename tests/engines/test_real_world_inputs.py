@@ -245,18 +245,11 @@ def test_every_line_is_read_once_whatever_the_split_size(
     ]
     path = write_hit_bytes(tmp_path / "hits.tsv", rows, line_end=b"\n")
     path.write_bytes(path.read_bytes()[:-1])  # the last line ends the file without an LF
-    session = spark.newSession()
-    session.conf.set("spark.sql.files.maxPartitionBytes", str(split_bytes))
-    session.conf.set("spark.sql.files.openCostInBytes", "0")
-    stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
-    spark_run = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=session)
-    assert _comparable(spark_run) == _comparable(stream)
+    stream = _engines_agree_in_splits(run_engine, spark, path, split_bytes)
     assert stream.table == HEADER + "google.com\tipod\t7.00\nbing.com\tzune\t5.00\n"
     assert stream.rejects is not None
     assert stream.rejects.startswith(f"5\t{REJECT_FIELD_COUNT}\tx\n")
     assert stream.rejects.endswith(f"\n11\t{REJECT_FIELD_COUNT}\ttail\n")
-    # The split reader, not Spark's text source, read it: one task per split of that size.
-    assert _first_pass_partitions(session, path) == -(-path.stat().st_size // split_bytes)
 
 
 @pytest.mark.parametrize("split_bytes", [1000, 3000, 7000])
@@ -276,16 +269,23 @@ def test_lines_longer_than_the_read_buffer(
         _encoded(purchase(400, "5"), ip=b"10.9.9.9"),
     ]
     path = write_hit_bytes(tmp_path / "hits.tsv", rows, line_end=b"\n")
+    stream = _engines_agree_in_splits(run_engine, spark, path, split_bytes)
+    assert stream.table == HEADER + "google.com\tipod\t7.00\nbing.com\tzune\t5.00\n"
+    assert stream.rejects is not None
+    assert stream.rejects.startswith(f"3\t{REJECT_FIELD_COUNT}\tjunk junk")
+
+
+def _engines_agree_in_splits(run_engine: RunEngine, spark: SparkSession, path: Path, split_bytes: int) -> EngineRun:
+    """The stream engine's run, after holding the Spark engine's to it on splits of that size."""
     session = spark.newSession()
     session.conf.set("spark.sql.files.maxPartitionBytes", str(split_bytes))
     session.conf.set("spark.sql.files.openCostInBytes", "0")
     stream = run_engine(path, "stream", ALL_REJECTS_ALLOWED)
     spark_run = run_engine(path, "spark", ALL_REJECTS_ALLOWED, session=session)
     assert _comparable(spark_run) == _comparable(stream)
-    assert stream.table == HEADER + "google.com\tipod\t7.00\nbing.com\tzune\t5.00\n"
-    assert stream.rejects is not None
-    assert stream.rejects.startswith(f"3\t{REJECT_FIELD_COUNT}\tjunk junk")
+    # The split reader, not Spark's text source, read it: one task per split of that size.
     assert _first_pass_partitions(session, path) == -(-path.stat().st_size // split_bytes)
+    return stream
 
 
 def _first_pass_partitions(session: SparkSession, path: Path) -> int:
