@@ -84,7 +84,7 @@ abstract class LineScan implements Serializable {
     abstract PartitionScan start(int partition);
 
     /** One task's lines, in file order, handed to this pass's PartitionScan. */
-    final class PartitionLines {
+    final class PartitionLines implements SplitLineReader.LineSink {
         private final int partition;
         private final PartitionScan scan;
         private final List<Row> out = new ArrayList<>();
@@ -99,7 +99,8 @@ abstract class LineScan implements Serializable {
         }
 
         /** The next line, bytes[from, to), its LF end already off. */
-        void line(byte[] bytes, int from, int to) {
+        @Override
+        public void line(byte[] bytes, int from, int to) {
             if (to > from && bytes[to - 1] == '\r') {
                 to--;  // a byte, not a character: a truncated character before it stays whole
             }
