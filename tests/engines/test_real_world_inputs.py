@@ -257,8 +257,8 @@ def test_lines_longer_than_the_read_buffer(
     run_engine: RunEngine, spark: SparkSession, tmp_path: Path, split_bytes: int
 ) -> None:
     # The reader's buffer starts at 4 kB (more for larger splits) and grows for a longer line;
-    # a split that starts inside a long line skips it without keeping it. Lines of 10 to 40 kB
-    # cross several splits of these sizes, some starting and some ending inside one.
+    # a split that starts inside a long line skips to its end. Lines of 10 to 40 kB cross
+    # several splits of these sizes, some starting and some ending inside one.
     long_agent = b"Mozilla/5.0 " + b"x" * 10_000
     rows: ByteRows = [
         _encoded(search(100), user_agent=long_agent),
